@@ -1,0 +1,133 @@
+"""``sqlcoder doctor``: what this installation has, and the command that fixes each problem."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+from dataclasses import dataclass
+from typing import Optional
+
+import typer
+
+from . import options
+from .state import get_state
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _defog_sqlcoder_installed() -> str | None:
+    """Defog's abandoned 2024 ``sqlcoder`` distribution also installs a ``sqlcoder`` script."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("sqlcoder")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def collect_checks(db: str | None, state_config: object) -> list[Check]:
+    from importlib import metadata
+
+    from ..__about__ import __version__
+    from ..config import Config
+
+    config = state_config
+    assert isinstance(config, Config)
+    checks = [Check("sqlcoder-cli", True, f"{__version__} on Python {platform.python_version()} ({platform.platform()})")]
+    other = _defog_sqlcoder_installed()
+    if other:
+        checks.append(
+            Check(
+                "conflicting package",
+                False,
+                f"Defog's old 'sqlcoder' {other} is installed too and also provides a `sqlcoder` command",
+                "pip uninstall sqlcoder",
+            )
+        )
+    which = shutil.which("sqlcoder")
+    checks.append(Check("sqlcoder on PATH", bool(which), which or "not found", "" if which else "pip install sqlcoder-cli (in an activated environment)"))
+    try:
+        import llama_cpp
+
+        info = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
+        gpu = bool(llama_cpp.llama_supports_gpu_offload())
+        checks.append(Check("llama-cpp-python", True, f"{llama_cpp.__version__}; GPU offload: {'yes' if gpu else 'no'}"))
+        checks.append(Check("llama.cpp features", True, info))
+        if not gpu:
+            checks.append(
+                Check(
+                    "GPU offload",
+                    True,
+                    "CPU only (fine on laptops without a supported GPU)",
+                    "for NVIDIA: CMAKE_ARGS='-DGGML_CUDA=on' pip install --force-reinstall --no-cache-dir llama-cpp-python ; "
+                    "for Apple Silicon: CMAKE_ARGS='-DGGML_METAL=on' pip install --force-reinstall --no-cache-dir llama-cpp-python",
+                )
+            )
+    except Exception as exc:  # noqa: BLE001 - a broken build is exactly what doctor reports
+        checks.append(Check("llama-cpp-python", False, f"cannot import: {exc}", "pip install --force-reinstall llama-cpp-python"))
+    for dist in ("sqlalchemy", "sqlglot", "huggingface-hub", "typer", "rich", "gguf", "duckdb-engine"):
+        try:
+            checks.append(Check(dist, True, metadata.version(dist)))
+        except metadata.PackageNotFoundError:
+            checks.append(Check(dist, False, "not installed", "pip install --force-reinstall sqlcoder-cli"))
+    from ..engine.hardware import physical_cores
+
+    try:
+        import psutil
+
+        mem = psutil.virtual_memory()
+        checks.append(Check("memory", True, f"{mem.available / 1e9:.1f} GB free of {mem.total / 1e9:.1f} GB"))
+    except Exception:  # noqa: BLE001
+        pass
+    checks.append(Check("threads", True, f"{physical_cores()} physical cores (default --threads)"))
+    paths = config.paths
+    checks.append(Check("config file", True, f"{paths.config_file}{'' if paths.config_file.exists() else ' (not created yet)'}"))
+    from ..models.store import ModelStore
+
+    store = ModelStore(paths)
+    on_disk = [m for m in store.list_models() if m.on_disk]
+    checks.append(
+        Check(
+            "models on disk",
+            bool(on_disk),
+            ", ".join(f"{m.name} ({(m.size_bytes or 0) / 1e9:.1f} GB)" for m in on_disk) or "none",
+            "" if on_disk else f"sqlcoder models pull {config.default_model}",
+        )
+    )
+    if db is not None or config.default_db:
+        from ..db.connect import open_database
+        from ..errors import SqlcoderError
+
+        try:
+            with open_database(db if db is not None else config.default_db, timeout_s=10) as database:
+                database.execute("SELECT 1", limit=1)
+                checks.append(Check("database", True, f"{database.target.display}: connected read-only"))
+        except SqlcoderError as exc:
+            checks.append(Check("database", False, str(exc), "check the URL/path and that the server is running"))
+    return checks
+
+
+def doctor(ctx: typer.Context, db: Optional[str] = options.DbOption) -> None:
+    """Check the installation: versions, llama.cpp features, memory, models, database."""
+    state = get_state(ctx)
+    checks = collect_checks(db, state.config)
+    console = state.out
+    for check in checks:
+        mark = "ok" if check.ok else "!!"
+        style = "green" if check.ok else "bold red"
+        console.print(f"[{style}]{mark:>2}[/] {check.name}: ", end="", highlight=False)
+        console.print(check.detail, markup=False, highlight=False)
+        if check.fix:
+            console.print(f"   fix: {check.fix}", markup=False, style="cyan", highlight=False)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)

@@ -1,0 +1,362 @@
+"""``sqlcoder models``: list, pull, add, rm and info.
+
+The work is done by :class:`sqlcoder_cli.models.store.ModelStore`; this module only parses the
+arguments and draws (tables on stdout, progress and status on stderr). Heavy imports (rich's
+progress, huggingface_hub) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import typer
+
+from ..errors import UsageError
+from .state import AppState, get_state
+
+if TYPE_CHECKING:
+    from ..models.store import ModelStore
+
+models_app = typer.Typer(
+    help="List, download, register and remove GGUF models.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_FORMATS = ("table", "json")
+
+
+def _check_format(value: str) -> str:
+    if value not in _FORMATS:
+        raise typer.BadParameter(f"choose one of: {', '.join(_FORMATS)}")
+    return value
+
+
+FormatOption = typer.Option("table", "--format", "-f", callback=_check_format, help="table or json.")
+
+
+def _store(state: AppState) -> ModelStore:
+    from ..models.store import ModelStore
+
+    return ModelStore(state.config.paths, environ=state.env.environ)
+
+
+def _size(nbytes: int | None) -> str:
+    from ..models.download import human_size
+
+    return human_size(nbytes) if nbytes else "-"
+
+
+def _colour(state: AppState) -> bool:
+    console = state.out
+    return bool(console.is_terminal and console.color_system)
+
+
+def _table(state: AppState, *headers: str) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    colour = _colour(state)
+    table = Table(box=box.SIMPLE_HEAD if colour else box.ASCII2, header_style="bold" if colour else "", show_edge=colour)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
+
+
+def _print_table(state: AppState, table: Any) -> None:
+    """On a terminal rich fits the table to the window; in a pipe, never wrap cells (80 columns
+    is only rich's guess there, and a folded model name is useless to grep)."""
+    console = state.out
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.measure import Measurement
+
+    width = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    previous = console.width
+    console.width = max(width, previous)  # Console.print(width=) can only narrow
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = previous
+
+
+def _write_json(state: AppState, data: Any) -> None:
+    state.env.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    state.env.stdout.flush()
+
+
+# ------------------------------------------------------------------------------------------
+# list
+# ------------------------------------------------------------------------------------------
+
+
+@models_app.command("list")
+def list_models(ctx: typer.Context, fmt: str = FormatOption) -> None:
+    """Show the catalogue and your registered models, and which are on disk."""
+    state = get_state(ctx)
+    default = state.config.default_model
+    from ..models.catalogue import find_entry
+
+    default_entry = find_entry(default)
+    default_name = default_entry.name if default_entry else default
+    rows = _store(state).list_models()
+    if fmt == "json":
+        _write_json(
+            state,
+            [
+                {
+                    "name": row.name,
+                    "default": row.name == default_name,
+                    "source": row.source,
+                    "size_bytes": row.size_bytes,
+                    "quantization": row.entry.quantization if row.entry else row.quantization,
+                    "family": row.family,
+                    "license": row.entry.license if row.entry else None,
+                    "repo_id": row.entry.repo_id if row.entry else None,
+                    "filename": row.entry.filename if row.entry else (row.path.name if row.path else None),
+                    "on_disk": row.on_disk,
+                    "path": str(row.path) if row.path and row.on_disk else None,
+                }
+                for row in rows
+            ],
+        )
+        return
+    colour = _colour(state)
+    table = _table(state, "name", "size", "quant", "family", "on disk", "license")
+    for row in rows:
+        mark = " (default)" if row.name == default_name else ""
+        if row.on_disk:
+            where = ("✓ " if colour else "yes ") + (str(row.path) if row.source == "local" else "")
+        else:
+            where = "missing file" if row.source == "local" else "-"
+        table.add_row(
+            row.name + mark,
+            _size(row.size_bytes),
+            (row.entry.quantization if row.entry else row.quantization) or "-",
+            row.family,
+            where.strip(),
+            row.entry.license if row.entry else "(local)",
+        )
+    _print_table(state, table)
+    if not any(r.on_disk for r in rows):
+        state.info(f"no model on disk yet; download the default with: sqlcoder models pull {default_name}")
+
+
+# ------------------------------------------------------------------------------------------
+# pull
+# ------------------------------------------------------------------------------------------
+
+
+class _RichProgress:
+    """:class:`~sqlcoder_cli.models.download.DownloadProgress` drawn as a rich bar on stderr."""
+
+    def __init__(self, state: AppState, label: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=state.err,
+            transient=False,
+        )
+        self._label = label
+        self._task: Any = None
+        self.transferred = 0
+
+    def start(self, description: str, total_bytes: int, already: int) -> None:
+        if self._task is None:
+            self._progress.start()
+            self._task = self._progress.add_task(self._label, total=total_bytes or None, completed=already)
+
+    def advance(self, nbytes: int) -> None:
+        self.transferred += nbytes
+        if self._task is not None:
+            self._progress.advance(self._task, nbytes)
+
+    def finish(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._progress.stop()
+            self._task = None
+
+
+class _CountingProgress:
+    """No drawing (stderr is not a terminal, or --quiet): only counts, for the final line."""
+
+    def __init__(self) -> None:
+        self.transferred = 0
+        self.resumed_from = 0
+
+    def start(self, description: str, total_bytes: int, already: int) -> None:
+        self.resumed_from = already
+
+    def advance(self, nbytes: int) -> None:
+        self.transferred += nbytes
+
+    def finish(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def pull_with_progress(state: AppState, name: str) -> Path:
+    """Download a catalogue model with a progress bar on stderr (used by ``ask`` too)."""
+    from ..errors import UnknownModelError
+    from ..models.catalogue import find_entry
+
+    store = _store(state)
+    entry = find_entry(name)
+    if entry is None:
+        store.pull(name)  # raises the right error (local model, or unknown name)
+        raise UnknownModelError(f"unknown model {name!r}")  # pragma: no cover
+    before = store.cached_path(entry)
+    progress: _RichProgress | _CountingProgress
+    progress = _RichProgress(state, entry.name) if state.show_progress else _CountingProgress()
+    if state.show_progress:
+        state.info(f"pulling {entry.name} from {entry.repo_id} ({entry.filename})")
+    started = time.monotonic()
+    try:
+        path = store.pull(entry.name, progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        state.warn(f"download interrupted; run `sqlcoder models pull {entry.name}` again to resume")
+        raise
+    finally:
+        progress.close()
+    elapsed = time.monotonic() - started
+    if before is not None and progress.transferred == 0:
+        state.info(f"{entry.name} is already downloaded")
+    else:
+        state.info(f"downloaded {entry.name} ({_size(path.stat().st_size)}) in {elapsed:.0f}s, checksum verified")
+    return path
+
+
+@models_app.command("pull")
+def pull(
+    ctx: typer.Context,
+    name: Optional[str] = typer.Argument(None, help="Catalogue name (default: your default model).", show_default=False),
+) -> None:
+    """Download a catalogue model into the Hugging Face cache (resumes an interrupted download)."""
+    state = get_state(ctx)
+    path = pull_with_progress(state, name or state.config.default_model)
+    state.env.stdout.write(f"{path}\n")
+    state.env.stdout.flush()
+
+
+# ------------------------------------------------------------------------------------------
+# add / rm / info
+# ------------------------------------------------------------------------------------------
+
+
+@models_app.command("add")
+def add(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="A .gguf file on disk (it stays where it is).", show_default=False),
+    name: Optional[str] = typer.Option(None, "--name", "-n", help="Name to use with --model (default: the file name)."),
+) -> None:
+    """Register a GGUF file you already have, under a name."""
+    state = get_state(ctx)
+    store = _store(state)
+    model = store.add(path, name)
+    from ..models.gguf_info import read_gguf_info
+
+    info = read_gguf_info(model.path)
+    lines = [
+        f"added {model.name} -> {model.path}",
+        f"  architecture:   {info.architecture}" + (f" ({info.name})" if info.name else ""),
+        f"  context length: {info.context_length or 'unknown'}",
+        f"  quantization:   {info.quantization or 'unknown'}",
+        f"  chat template:  {'yes' if info.chat_template else 'no'}",
+        f"  prompt family:  {model.family}",
+        f"use it with: sqlcoder ask --model {model.name} \"...\"",
+    ]
+    state.env.stdout.write("\n".join(lines) + "\n")
+    state.env.stdout.flush()
+
+
+@models_app.command("rm")
+def rm(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="A registered name, or a downloaded catalogue model.", show_default=False),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking."),
+) -> None:
+    """Unregister a local model (its file stays), or delete a downloaded catalogue model."""
+    state = get_state(ctx)
+    store = _store(state)
+    from ..models.catalogue import find_entry
+    from ..models.download import partial_download
+
+    entry = find_entry(name)
+    local = store.is_registered(name)
+    if entry is not None and not local:
+        path = store.cached_path(entry)
+        has_partial = partial_download(store.cache_dir, entry.repo_id) > 0
+        if (path is not None or has_partial) and not yes:
+            what = (
+                f"the downloaded {entry.name} ({_size(path.stat().st_size)})"
+                if path
+                else f"the partial download of {entry.name}"
+            )
+            if not state.env.interactive:
+                raise UsageError(f"refusing to delete {what} without confirmation", hint="pass --yes")
+            from rich.prompt import Confirm
+
+            if not Confirm.ask(f"Delete {what}?", console=state.err, default=False, stream=state.env.stdin):
+                state.info("nothing deleted")
+                return
+    message = store.remove(name)
+    state.env.stdout.write(message + "\n")
+    state.env.stdout.flush()
+
+
+_INFO_ORDER = (
+    "name", "source", "default", "description", "repo_id", "filename", "revision", "url", "license",
+    "family", "detected_family", "quantization", "gguf_quantization", "context_length",
+    "gguf_context_length", "size_bytes", "parameter_count", "architecture", "gguf_name",
+    "chat_template", "bos_token", "eos_token", "on_disk", "path", "partial_download_bytes",
+)  # fmt: skip
+
+
+@models_app.command("info")
+def info(
+    ctx: typer.Context,
+    name: Optional[str] = typer.Argument(None, help="Model name or .gguf path (default: your default model).", show_default=False),
+    fmt: str = FormatOption,
+) -> None:
+    """Everything known about one model: catalogue facts and, when on disk, its GGUF header."""
+    state = get_state(ctx)
+    data = _store(state).info(name or state.config.default_model)
+    if fmt == "json":
+        _write_json(state, data)
+        return
+    table = _table(state, "key", "value")
+    keys = [k for k in _INFO_ORDER if k in data] + [k for k in data if k not in _INFO_ORDER]
+    for key in keys:
+        value = data[key]
+        if key in ("size_bytes", "partial_download_bytes") and isinstance(value, int):
+            shown = f"{_size(value)} ({value:,} bytes)"
+        elif key == "parameter_count" and isinstance(value, int):
+            shown = f"{value / 1e9:.2f} B" if value >= 1e8 else f"{value:,}"
+        elif isinstance(value, bool):
+            shown = "yes" if value else "no"
+        else:
+            shown = "-" if value is None else str(value)
+        table.add_row(key, shown)
+    _print_table(state, table)

@@ -1,0 +1,47 @@
+"""Options shared by several commands (one definition each, like sqlite-utils' output options)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ..output.formats import FORMATS
+
+
+def _check_format(value: Optional[str]) -> Optional[str]:
+    if value is not None and value not in FORMATS:
+        raise typer.BadParameter(f"choose one of: {', '.join(FORMATS)}")
+    return value
+
+
+DbOption = typer.Option(
+    None,
+    "--db",
+    "-d",
+    help="Database: a SQLAlchemy URL or a SQLite/DuckDB file path (default: config, SQLCODER_DB, else the bundled demo).",
+    show_default=False,
+)
+ModelOption = typer.Option(
+    None,
+    "--model",
+    "-m",
+    help="Model name from `sqlcoder models list`, or a path to a .gguf file.",
+    show_default=False,
+)
+FormatOption = typer.Option(
+    None,
+    "--format",
+    "-f",
+    help=f"Output format: {', '.join(FORMATS)} (default: table; jsonl for questions read from stdin).",
+    callback=_check_format,
+    show_default=False,
+)
+LimitOption = typer.Option(
+    None, "--limit", "-n", min=1, help="Show at most this many rows (default: config row_limit, 100).", show_default=False
+)
+CtxOption = typer.Option(None, "--ctx", min=256, help="Context window in tokens (default: model's, max 4096).", show_default=False)
+ThreadsOption = typer.Option(None, "--threads", min=1, help="CPU threads (default: physical cores).", show_default=False)
+GpuLayersOption = typer.Option(
+    None, "--gpu-layers", help="Layers to offload to the GPU; -1 = all (default when llama.cpp has GPU support), 0 = none.", show_default=False
+)

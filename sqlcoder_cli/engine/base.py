@@ -1,0 +1,41 @@
+"""What every backend takes and returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Called with each new piece of generated text as it arrives (for streaming to a terminal).
+TokenCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to load a model. Zero/negative values mean "decide for this machine"."""
+
+    #: context window in tokens; 0 = the model's training context capped at ``DEFAULT_MAX_CTX``
+    n_ctx: int = 0
+    #: 0 = number of physical cores
+    n_threads: int = 0
+    #: -1 = all layers on the GPU when llama.cpp has GPU support, else 0
+    n_gpu_layers: int = -1
+    #: llama.cpp's own log lines go here instead of the terminal (None: discarded)
+    log_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One completion and what it cost."""
+
+    text: str
+    prompt_tokens: int
+    #: prompt tokens whose KV state was reused instead of computed
+    cached_tokens: int
+    generated_tokens: int
+    #: seconds to evaluate the (uncached part of the) prompt, i.e. until the first token
+    prompt_s: float
+    #: seconds spent generating after the first token
+    generate_s: float
+    #: "stop" (a stop string), "eos" (the model ended), "length" (max_tokens reached)
+    finish_reason: str

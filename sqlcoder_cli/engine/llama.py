@@ -1,0 +1,219 @@
+"""The llama.cpp backend (through llama-cpp-python).
+
+Greedy decoding (SQL has one right answer; sampling only adds noise), stopping at the end of the
+statement. Generation is driven token by token with ``Llama.generate`` rather than
+``create_completion`` so that we control stop strings, streaming and timings precisely, and so the
+in-process KV reuse of llama-cpp-python (a new prompt sharing a prefix with the last one only
+evaluates the new suffix) is measured as ``cached_tokens``.
+
+llama_cpp is imported here, lazily, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import ModelLoadError, UsageError
+from .base import EngineOptions, Generation, TokenCallback
+from .hardware import physical_cores
+
+#: Context used when the user sets none: enough for a few dozen tables, small enough for laptops.
+DEFAULT_MAX_CTX = 4096
+
+_log_lock = threading.Lock()
+_log_stream: TextIO | None = None
+_log_callback: Any = None  # keeps the ctypes callback alive for as long as llama.cpp may call it
+
+
+def _route_llama_log(log_file: Path | None) -> None:
+    """Send llama.cpp's own log to ``log_file`` (or nowhere) instead of the user's terminal."""
+    global _log_stream, _log_callback
+    import llama_cpp
+
+    with _log_lock:
+        if _log_stream is not None:
+            _log_stream.close()
+            _log_stream = None
+        if log_file is not None:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            _log_stream = open(log_file, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        if _log_callback is None:
+
+            @llama_cpp.llama_log_callback
+            def _callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+                stream = _log_stream
+                if stream is not None:
+                    stream.write(text.decode("utf-8", errors="replace"))
+                    stream.flush()
+
+            _log_callback = _callback
+            llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
+
+
+def gpu_offload_supported() -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def _held_back(text: str, stops: tuple[str, ...]) -> int:
+    """Length of the longest end of ``text`` that could still grow into a stop string."""
+    longest = 0
+    for stop in stops:
+        for size in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:size]):
+                longest = size
+                break
+    return longest
+
+
+class LlamaEngine:
+    """A loaded GGUF model."""
+
+    def __init__(self, model_path: str | Path, options: EngineOptions | None = None) -> None:
+        options = options or EngineOptions()
+        _route_llama_log(options.log_file)
+        import llama_cpp
+
+        self.model_path = Path(model_path)
+        n_gpu_layers = options.n_gpu_layers
+        if n_gpu_layers < 0:
+            n_gpu_layers = -1 if gpu_offload_supported() else 0
+        self.n_gpu_layers = n_gpu_layers
+        self.n_threads = options.n_threads or physical_cores()
+        started = time.perf_counter()
+        try:
+            # First a cheap vocab-only load tells us the training context, so n_ctx can default to it.
+            n_ctx = options.n_ctx
+            if n_ctx <= 0:
+                n_ctx = min(self._training_context(), DEFAULT_MAX_CTX)
+            self._llm = llama_cpp.Llama(
+                model_path=str(self.model_path),
+                n_ctx=n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                n_gpu_layers=n_gpu_layers,
+                n_batch=512,
+                seed=0,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelLoadError(
+                f"llama.cpp could not load {self.model_path.name}: {exc}",
+                hint="the file may be damaged or need a newer llama-cpp-python; `sqlcoder doctor` shows versions",
+            ) from exc
+        self.load_s = time.perf_counter() - started
+        self.n_ctx = self._llm.n_ctx()
+
+    def _training_context(self) -> int:
+        import llama_cpp
+
+        probe = llama_cpp.Llama(model_path=str(self.model_path), vocab_only=True, verbose=False)
+        try:
+            return int(probe._model.n_ctx_train()) or DEFAULT_MAX_CTX
+        finally:
+            probe.close()
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return dict(self._llm.metadata)
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens as the model will see ``text`` as a prompt (one BOS where the model wants one)."""
+        tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+        bos = self._llm.token_bos()
+        # Chat templates often write the BOS text themselves; llama.cpp then adds a second one.
+        if len(tokens) >= 2 and tokens[0] == bos and tokens[1] == bos:
+            tokens = tokens[1:]
+        return tokens
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 512,
+        stop: tuple[str, ...] = (),
+        on_token: TokenCallback | None = None,
+    ) -> Generation:
+        """Greedy completion of ``prompt`` until a stop string, end of sequence or ``max_tokens``."""
+        import llama_cpp
+
+        llm = self._llm
+        tokens = self.tokenize(prompt)
+        if len(tokens) + 1 > self.n_ctx:
+            raise UsageError(
+                f"the prompt has {len(tokens)} tokens but the context window holds {self.n_ctx}",
+                hint="pass a larger --ctx if the model supports it, or ask about fewer tables",
+            )
+        max_tokens = max(1, min(max_tokens, self.n_ctx - len(tokens)))
+        cached = 0
+        if llm.n_tokens > 0:
+            for previous, new in zip(llm.input_ids[: llm.n_tokens], tokens):
+                if previous != new:
+                    break
+                cached += 1
+            cached = min(cached, len(tokens) - 1)
+
+        vocab = llm._model.vocab
+        generated: list[int] = []
+        text = ""
+        emitted = 0
+        finish_reason = "length"
+        started = time.perf_counter()
+        first_token_at: float | None = None
+        stream = llm.generate(tokens, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0)
+        try:
+            for token in stream:
+                if first_token_at is None:
+                    first_token_at = time.perf_counter()
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    finish_reason = "eos"
+                    break
+                generated.append(token)
+                text = llm.detokenize(generated).decode("utf-8", errors="ignore")
+                hit = min((text.find(s) for s in stop if s in text), default=-1)
+                if hit >= 0:
+                    text = text[:hit]
+                    finish_reason = "stop"
+                    break
+                if on_token is not None:
+                    safe_end = len(text) - _held_back(text, stop)
+                    if safe_end > emitted:
+                        on_token(text[emitted:safe_end])
+                        emitted = safe_end
+                if len(generated) >= max_tokens:
+                    break
+        finally:
+            stream.close()
+        if on_token is not None and len(text) > emitted:
+            on_token(text[emitted:])
+        finished = time.perf_counter()
+        first = first_token_at or finished
+        return Generation(
+            text=text,
+            prompt_tokens=len(tokens),
+            cached_tokens=cached,
+            generated_tokens=len(generated),
+            prompt_s=first - started,
+            generate_s=finished - first,
+            finish_reason=finish_reason,
+        )
+
+    def close(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+            self._llm = None  # type: ignore[assignment]
+
+    def __enter__(self) -> LlamaEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

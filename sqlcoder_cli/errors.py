@@ -1,0 +1,106 @@
+"""One exception hierarchy for the whole tool.
+
+Every failure a user can cause or meet is a :class:`SqlcoderError`. Each subclass carries the
+process exit code the CLI uses for it (the documented contract in the README), so the CLI turns
+any of them into one red line and the right status without a traceback, and library users can
+catch one base class.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit statuses; documented in the README and relied upon by scripts."""
+
+    OK = 0
+    DATABASE = 1  # the database refused or failed the query, or the database cannot be opened
+    USAGE = 2  # bad arguments or configuration
+    MODEL = 3  # model missing, failed to download or failed to load
+    NO_SQL = 4  # the model produced no valid or no safe SQL
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class SqlcoderError(Exception):
+    """Base class. ``hint`` is an optional second sentence telling the user what to do next."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class UsageError(SqlcoderError):
+    """The user asked for something that cannot work as asked (bad option combination, bad value)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    """The configuration file or an environment override is invalid."""
+
+
+class DatabaseError(SqlcoderError):
+    """Opening the database or running a query failed."""
+
+    exit_code = ExitCode.DATABASE
+
+
+class QueryTimeoutError(DatabaseError):
+    """The query ran longer than the time limit and was cancelled."""
+
+
+class ModelError(SqlcoderError):
+    """Anything about the model: unknown name, not on disk, download or load failure."""
+
+    exit_code = ExitCode.MODEL
+
+
+class UnknownModelError(ModelError):
+    """The name is neither in the catalogue, nor a registered local model, nor a GGUF path."""
+
+
+class ModelNotDownloadedError(ModelError):
+    """A catalogue model that is not on disk yet; ``hint`` carries the exact pull command."""
+
+    def __init__(self, message: str, *, model_name: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.model_name = model_name
+
+
+class DownloadError(ModelError):
+    """The download failed, was refused (offline mode, no disk space) or did not verify."""
+
+
+class NotGGUFError(ModelError):
+    """A file given as a model is not a GGUF file."""
+
+
+class ModelLoadError(ModelError):
+    """llama.cpp could not load the model file."""
+
+
+class SQLGenerationError(SqlcoderError):
+    """The model's answer contained no usable SQL, or SQL that does not parse."""
+
+    exit_code = ExitCode.NO_SQL
+
+    def __init__(self, message: str, *, sql: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.sql = sql
+
+
+class UnsafeSQLError(SQLGenerationError):
+    """The statement is not a single read-only query; it is refused before the database sees it."""
+
+
+class Interrupted(SqlcoderError):
+    """The user pressed Ctrl-C; raised where a long operation notices it."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -1,0 +1,46 @@
+"""Data shared by all prompt families."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Human names for sqlglot dialects, used where a prompt tells a model which SQL to write.
+DIALECT_NAMES = {
+    "sqlite": "SQLite",
+    "duckdb": "DuckDB",
+    "postgres": "PostgreSQL",
+    "mysql": "MySQL",
+    "tsql": "Microsoft SQL Server (T-SQL)",
+    "oracle": "Oracle",
+    "snowflake": "Snowflake",
+    "bigquery": "BigQuery",
+    "clickhouse": "ClickHouse",
+    "trino": "Trino",
+    "redshift": "Amazon Redshift",
+    "spark": "Spark SQL",
+}
+
+
+@dataclass(frozen=True)
+class PromptRequest:
+    """Everything a prompt can contain."""
+
+    question: str
+    ddl: str
+    #: sqlglot name of the target database's dialect
+    dialect: str = "sqlite"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What the engine is asked to continue."""
+
+    text: str
+    #: generation stops at the first of these (the stop text itself is not part of the output)
+    stop: tuple[str, ...]
+    #: the dialect the model will answer in (the SQL is transpiled from it to the database's)
+    sql_dialect: str
+    family: str
+    #: text the prompt already put at the start of the answer (e.g. an opening code fence)
+    answer_prefix: str = ""
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,99 @@
+"""The llama.cpp backend on a tiny real GGUF (fast) and on the real dev model (slow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sqlcoder_cli.engine.base import EngineOptions
+from sqlcoder_cli.engine.llama import LlamaEngine, _held_back
+from sqlcoder_cli.errors import ModelLoadError, UsageError
+
+
+@pytest.fixture(scope="module")
+def tiny_engine(tiny_gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> LlamaEngine:
+    log = tmp_path_factory.mktemp("log") / "llama.log"
+    engine = LlamaEngine(tiny_gguf_path, EngineOptions(n_ctx=256, n_threads=1, log_file=log))
+    yield engine
+    engine.close()
+
+
+def test_loads_and_generates_greedily_and_deterministically(tiny_engine: LlamaEngine) -> None:
+    first = tiny_engine.generate("SELECT name FROM customers", max_tokens=8)
+    second = tiny_engine.generate("SELECT name FROM customers", max_tokens=8)
+    assert first.text == second.text  # greedy: same prompt, same answer
+    assert 1 <= first.generated_tokens <= 8
+    assert first.prompt_tokens > 3
+    assert first.finish_reason in {"length", "eos", "stop"}
+    assert tiny_engine.load_s > 0
+    assert tiny_engine.n_ctx == 256
+
+
+def test_prompt_prefix_is_reused_in_process(tiny_engine: LlamaEngine) -> None:
+    base = "### Task the schema of customers and orders " * 4
+    tiny_engine.generate(base + "question one", max_tokens=2)
+    again = tiny_engine.generate(base + "question two", max_tokens=2)
+    assert again.cached_tokens >= tiny_engine.count_tokens(base) - 2
+    assert again.cached_tokens < again.prompt_tokens
+
+
+def test_streamed_pieces_add_up_to_the_text(tiny_engine: LlamaEngine) -> None:
+    pieces: list[str] = []
+    result = tiny_engine.generate("list the orders", max_tokens=10, on_token=pieces.append)
+    assert "".join(pieces) == result.text
+
+
+def test_stop_strings_end_generation_and_are_not_streamed(tiny_engine: LlamaEngine) -> None:
+    free = tiny_engine.generate("SELECT", max_tokens=12)
+    if len(free.text) < 2:
+        pytest.skip("the tiny model ended at once")
+    stop = free.text[1:3]
+    pieces: list[str] = []
+    stopped = tiny_engine.generate("SELECT", max_tokens=12, stop=(stop,), on_token=pieces.append)
+    assert stopped.finish_reason == "stop"
+    assert stopped.text == free.text[: free.text.find(stop)]
+    assert "".join(pieces) == stopped.text
+
+
+def test_held_back_keeps_possible_stop_prefixes() -> None:
+    assert _held_back("SELECT 1 [/S", ("[/SQL]",)) == 3
+    assert _held_back("SELECT 1", ("[/SQL]", ";")) == 0
+    assert _held_back("abc`", ("```",)) == 1
+
+
+def test_prompt_longer_than_context_is_a_clear_error(tiny_engine: LlamaEngine) -> None:
+    with pytest.raises(UsageError, match="context window"):
+        tiny_engine.generate("customers " * 400)
+
+
+def test_llama_log_goes_to_the_log_file_not_the_terminal(
+    tiny_gguf_path: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "llama.log"
+    with LlamaEngine(tiny_gguf_path, EngineOptions(n_ctx=128, n_threads=1, log_file=log)) as engine:
+        engine.generate("hello", max_tokens=2)
+    captured = capfd.readouterr()
+    assert "llama" not in captured.err.lower()
+    assert log.exists() and log.stat().st_size > 0
+
+
+def test_a_damaged_file_is_a_model_load_error(tmp_path: Path, tiny_gguf_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(tiny_gguf_path.read_bytes()[:4096])
+    with pytest.raises(ModelLoadError, match="could not load"):
+        LlamaEngine(broken, EngineOptions(n_ctx=128, n_threads=1))
+
+
+@pytest.mark.slow
+def test_dev_model_writes_sql(dev_model: Path) -> None:
+    from sqlcoder_cli.models.gguf_info import read_gguf_info
+    from sqlcoder_cli.prompts import PromptRequest, build_prompt
+
+    info = read_gguf_info(dev_model)
+    ddl = "CREATE TABLE customers (\n  customer_id INTEGER PRIMARY KEY,\n  city TEXT\n);"
+    prompt = build_prompt("chat", PromptRequest("How many customers are there?", ddl, "sqlite"), chat_template=info.chat_template)
+    with LlamaEngine(dev_model, EngineOptions(n_ctx=1024)) as engine:
+        result = engine.generate(prompt.text, stop=prompt.stop, max_tokens=64)
+    assert "count" in result.text.lower() and "customers" in result.text.lower()
+    assert result.finish_reason in {"stop", "eos"}

@@ -1,0 +1,84 @@
+"""The library API: Session on real databases with the tiny model (fast) and the dev model (slow)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from sqlcoder_cli import Session
+from sqlcoder_cli.config import Config, Paths
+from sqlcoder_cli.errors import SQLGenerationError, UnsafeSQLError
+
+
+@pytest.fixture
+def config(sqlcoder_home: Path) -> Config:
+    return Config.load(Paths.resolve())
+
+
+def test_a_session_is_lazy(config: Config, tmp_path: Path) -> None:
+    session = Session(config, db=str(tmp_path / "missing.sqlite"), model="no-such-model")
+    # nothing was opened or loaded: errors appear only when the parts are used
+    assert not session.model_loaded
+    session.close()
+
+
+def test_prepare_sql_transpiles_postgres_to_sqlite_and_guards(config: Config, tiny_gguf_path: Path) -> None:
+    with Session(config, model=str(tiny_gguf_path)) as session:
+        sql = session.prepare_sql(
+            "SELECT first_name FROM customers WHERE city ILIKE 'ber%' AND signup_date >= DATE_TRUNC('year', DATE '2024-06-01')",
+            source_dialect="postgres",
+        )
+        assert "ILIKE" not in sql.upper()
+        result = session.run_sql(sql)
+        assert result.columns == ["first_name"]
+        with pytest.raises(UnsafeSQLError):
+            session.prepare_sql("DELETE FROM customers", source_dialect="postgres")
+        with pytest.raises(SQLGenerationError):
+            session.prepare_sql("SELEC nonsense FROM", source_dialect="postgres")
+
+
+def test_row_limit_marks_truncation(config: Config, tiny_gguf_path: Path) -> None:
+    with Session(config, model=str(tiny_gguf_path), row_limit=7) as session:
+        result = session.run_sql("SELECT * FROM orders")
+        assert result.row_count == 7 and result.truncated
+        everything = session.run_sql("SELECT * FROM categories", limit=None)
+        assert not everything.truncated
+
+
+def test_prompt_uses_the_family_of_the_model(config: Config, tiny_gguf_path: Path, tiny_chat_gguf_path: Path) -> None:
+    with Session(config, model=str(tiny_gguf_path)) as session:
+        prompt = session.build_prompt("How many customers are there?")
+        assert prompt.family == "sqlcoder" and prompt.text.startswith("### Task\n")
+        assert "CREATE TABLE customers" in prompt.text
+    with Session(config, model=str(tiny_chat_gguf_path)) as session:
+        prompt = session.build_prompt("How many customers are there?")
+        assert prompt.family == "chat" and prompt.text.startswith("<|im_start|>system\nYou are an expert SQLite analyst")
+
+
+def test_empty_question_is_refused(config: Config, tiny_gguf_path: Path) -> None:
+    with Session(config, model=str(tiny_gguf_path)) as session, pytest.raises(SQLGenerationError, match="empty"):
+        session.ask("   ")
+
+
+@pytest.mark.slow
+def test_dev_model_answers_on_sql_eval_and_duckdb(config: Config, dev_model: Path, sql_eval_dir: Path, tmp_path: Path) -> None:
+    db = sql_eval_dir / "dbs" / "geography.sqlite"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        expected = conn.execute("SELECT count(*) FROM state").fetchone()[0]
+    with Session(config, db=str(db), model=str(dev_model)) as session:
+        answer = session.ask("How many states are there?")
+        assert answer.rows == [(expected,)]
+        assert answer.timings.total_s >= answer.timings.prompt_s > 0
+
+    import duckdb
+
+    duck = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(duck)) as conn:
+        conn.execute("CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, city TEXT)")
+        conn.execute("INSERT INTO customers SELECT i, 'city' || (i % 7) FROM range(1, 43) t(i)")
+    with Session(config, db=str(duck), model=str(dev_model)) as session:
+        answer = session.ask("How many customers are there?")
+        assert answer.db_dialect == "duckdb"
+        assert answer.rows == [(42,)]

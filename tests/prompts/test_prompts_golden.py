@@ -1,0 +1,97 @@
+"""Golden tests: each family's exact prompt text is pinned here; a change must be deliberate."""
+
+from __future__ import annotations
+
+import pytest
+
+from sqlcoder_cli.errors import UsageError
+from sqlcoder_cli.prompts import FAMILIES, PromptRequest, build_prompt
+
+DDL = "CREATE TABLE customers (\n  customer_id INTEGER PRIMARY KEY,\n  name TEXT\n);"
+REQUEST = PromptRequest(question="How many customers are there?", ddl=DDL, dialect="sqlite")
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def test_sqlcoder_7b_2_format_is_exact() -> None:
+    prompt = build_prompt("sqlcoder", REQUEST)
+    assert prompt.text == (
+        "### Task\n"
+        "Generate a SQL query to answer [QUESTION]How many customers are there?[/QUESTION]\n"
+        "\n"
+        "### Database Schema\n"
+        "The query will run on a database with the following schema:\n"
+        "CREATE TABLE customers (\n  customer_id INTEGER PRIMARY KEY,\n  name TEXT\n);\n"
+        "\n"
+        "### Answer\n"
+        "Given the database schema, here is the SQL query that [QUESTION]How many customers are there?[/QUESTION]\n"
+        "[SQL]\n"
+    )
+    assert prompt.sql_dialect == "postgres"  # SQLCoder writes PostgreSQL whatever the target
+    assert ";" in prompt.stop and "[/SQL]" in prompt.stop
+
+
+def test_llama3_sqlcoder_format_is_exact() -> None:
+    prompt = build_prompt("llama3-sqlcoder", REQUEST)
+    assert prompt.text == (
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"
+        "Generate a SQL query to answer this question: `How many customers are there?`\n\n"
+        "DDL statements:\n"
+        f"{DDL}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+        "The following SQL query best answers the question `How many customers are there?`:\n"
+        "```sql\n"
+    )
+    assert prompt.sql_dialect == "postgres"
+
+
+def test_chat_family_renders_the_models_own_template_and_names_the_dialect() -> None:
+    prompt = build_prompt("chat", REQUEST, chat_template=CHATML)
+    assert prompt.text == (
+        "<|im_start|>system\n"
+        "You are an expert SQLite analyst. You write one correct, read-only SQLite SELECT query that "
+        "answers the user's question about the database described below. Use only the tables and "
+        "columns in the schema. Answer with the SQL query only.<|im_end|>\n"
+        "<|im_start|>user\n"
+        "Database schema (SQLite):\n"
+        f"{DDL}\n\n"
+        "Question: How many customers are there?<|im_end|>\n"
+        "<|im_start|>assistant\n"
+        "```sql\n"
+    )
+    assert prompt.sql_dialect == "sqlite"
+    assert prompt.answer_prefix == "```sql\n"
+
+
+@pytest.mark.parametrize("dialect,name", [("duckdb", "DuckDB"), ("postgres", "PostgreSQL")])
+def test_chat_family_follows_the_target_dialect(dialect: str, name: str) -> None:
+    request = PromptRequest(question="q", ddl=DDL, dialect=dialect)
+    prompt = build_prompt("chat", request, chat_template=CHATML)
+    assert f"expert {name} analyst" in prompt.text
+    assert prompt.sql_dialect == dialect
+
+
+def test_chat_family_with_the_real_qwen_template(dev_model_template: str) -> None:
+    prompt = build_prompt("chat", REQUEST, chat_template=dev_model_template)
+    assert prompt.text.startswith("<|im_start|>system\nYou are an expert SQLite analyst.")
+    assert prompt.text.endswith("Question: How many customers are there?<|im_end|>\n<|im_start|>assistant\n```sql\n")
+
+
+def test_chat_family_needs_a_template() -> None:
+    with pytest.raises(UsageError, match="no chat template"):
+        build_prompt("chat", REQUEST, chat_template=None)
+
+
+def test_unknown_family_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="unknown prompt family"):
+        build_prompt("gpt-9", REQUEST)
+    assert set(FAMILIES) == {"sqlcoder", "llama3-sqlcoder", "chat"}
+
+
+def test_templates_run_sandboxed() -> None:
+    from sqlcoder_cli.errors import ModelError
+
+    evil = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    with pytest.raises(ModelError):
+        build_prompt("chat", REQUEST, chat_template=evil)

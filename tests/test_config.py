@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sqlcoder_cli.config import Config, Paths
+from sqlcoder_cli.errors import ConfigError
+
+
+def test_sqlcoder_home_holds_everything(tmp_path: Path) -> None:
+    paths = Paths.resolve({"SQLCODER_HOME": str(tmp_path)})
+    assert paths.config_dir == tmp_path / "config"
+    assert paths.data_dir == tmp_path / "data"
+    assert paths.cache_dir == tmp_path / "cache"
+    assert paths.config_file == tmp_path / "config" / "config.toml"
+
+
+def test_platform_directories_without_sqlcoder_home() -> None:
+    paths = Paths.resolve({})
+    assert "sqlcoder" in str(paths.config_dir) and "sqlcoder" in str(paths.data_dir)
+
+
+def test_defaults_file_and_environment(tmp_path: Path) -> None:
+    paths = Paths.resolve({"SQLCODER_HOME": str(tmp_path)})
+    assert Config.load(paths, {}).row_limit == 100
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text('row_limit = 25\ndefault_db = "shop.sqlite"\nthreads = 3\n')
+    config = Config.load(paths, {"SQLCODER_DB": "other.duckdb"})
+    assert config.row_limit == 25 and config.threads == 3
+    assert config.default_db == "other.duckdb"  # the environment wins over the file
+
+
+def test_save_writes_only_changes_and_round_trips(tmp_path: Path) -> None:
+    paths = Paths.resolve({"SQLCODER_HOME": str(tmp_path)})
+    config = Config.load(paths, {})
+    config.set("row_limit", "42")
+    config.set("default_model", "qwen2.5-coder-1.5b")
+    config.save()
+    assert paths.config_file.read_text() == 'default_model = "qwen2.5-coder-1.5b"\nrow_limit = 42\n'
+    assert Config.load(paths, {}).row_limit == 42
+
+
+@pytest.mark.parametrize(
+    "text,match",
+    [("row_limit = 'many'", "whole number"), ("colour = 1", "unknown config key"), ("row_limit = [", "cannot read"), ("row_limit = 0", "at least 1")],
+)
+def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, match: str) -> None:
+    paths = Paths.resolve({"SQLCODER_HOME": str(tmp_path)})
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        Config.load(paths, {})

@@ -1,0 +1,1 @@
+"""Test support code shared by test modules: tiny GGUF writer, fake Hugging Face hub."""
