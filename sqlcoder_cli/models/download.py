@@ -232,10 +232,26 @@ def _offline_error(what: str) -> DownloadError:
     )
 
 
+def _transport_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """(cannot connect, other HTTP failure) exception classes of the HTTP library huggingface_hub
+    uses: ``httpx2`` in 2.x, ``httpx`` in 1.x. Looked up by name so a hub upgrade does not turn a
+    network error into a traceback."""
+    import importlib
+
+    for module_name in ("httpx2", "httpx"):
+        try:
+            mod = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        connect = tuple(getattr(mod, n) for n in ("ConnectError", "TimeoutException", "NetworkError") if hasattr(mod, n))
+        other = tuple(getattr(mod, n) for n in ("HTTPError", "InvalidURL") if hasattr(mod, n))
+        return connect, other
+    return (ConnectionError, TimeoutError), ()
+
+
 @contextlib.contextmanager
 def _hub_errors(settings: HubSettings, repo_id: str, filename: str) -> Iterator[None]:
-    """Turn huggingface_hub's and httpx's exceptions into one clear DownloadError line."""
-    import httpx2
+    """Turn huggingface_hub's and its HTTP library's exceptions into one clear DownloadError line."""
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
@@ -245,6 +261,7 @@ def _hub_errors(settings: HubSettings, repo_id: str, filename: str) -> Iterator[
         RevisionNotFoundError,
     )
 
+    connect_errors, http_errors = _transport_errors()
     where = settings.endpoint
     try:
         yield
@@ -269,12 +286,12 @@ def _hub_errors(settings: HubSettings, repo_id: str, filename: str) -> Iterator[
             f"the model hub at {where} answered HTTP {status} for {repo_id}/{filename}",
             hint="try again later; the download resumes where it stopped",
         ) from exc
-    except (httpx2.ConnectError, httpx2.TimeoutException, httpx2.NetworkError) as exc:
+    except connect_errors as exc:
         raise DownloadError(
             f"could not reach the model hub at {where} ({type(exc).__name__})",
             hint="check your internet connection or HF_ENDPOINT; a started download resumes on the next pull",
         ) from exc
-    except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
+    except http_errors as exc:
         raise DownloadError(f"download of {filename} from {where} failed: {exc}") from exc
 
 
