@@ -54,9 +54,7 @@ def _ensure_model(state: AppState, session: Session) -> None:
     except ModelNotDownloadedError as missing:
         if not state.env.interactive:
             raise
-        from rich.prompt import Confirm
-
-        if not Confirm.ask(f"{missing.message}. Download it now?", console=state.err, default=True):
+        if not state.confirm(f"{missing.message}. Download it now?", default=True):
             raise
         from .models_cmd import pull_with_progress
 

@@ -231,6 +231,9 @@ def pull_with_progress(state: AppState, name: str) -> Path:
     progress = _RichProgress(state, entry.name) if state.show_progress else _CountingProgress()
     if state.show_progress:
         state.info(f"pulling {entry.name} from {entry.repo_id} ({entry.filename})")
+    from huggingface_hub.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # its "Trying to resume download..." lines would tear our bar
     started = time.monotonic()
     try:
         path = store.pull(entry.name, progress=progress)
@@ -316,9 +319,7 @@ def rm(
             )
             if not state.env.interactive:
                 raise UsageError(f"refusing to delete {what} without confirmation", hint="pass --yes")
-            from rich.prompt import Confirm
-
-            if not Confirm.ask(f"Delete {what}?", console=state.err, default=False, stream=state.env.stdin):
+            if not state.confirm(f"Delete {what}?", default=False):
                 state.info("nothing deleted")
                 return
     message = store.remove(name)

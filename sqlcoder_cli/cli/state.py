@@ -58,6 +58,12 @@ class AppState:
         if not self.quiet:
             self.err.print(message, markup=False, style="dim")
 
+    def confirm(self, question: str, *, default: bool) -> bool:
+        """Ask a yes/no question on stderr, reading the answer from the injected stdin."""
+        from rich.prompt import Confirm
+
+        return Confirm.ask(question, console=self.err, default=default, stream=self.env.stdin)
+
     def warn(self, message: str) -> None:
         self.err.print(f"warning: {message}", style="yellow", markup=False)
 

@@ -220,3 +220,47 @@ def test_console_script_acceptance_command(sqlcoder_home: Path, dev_model: Path)
     assert answer["rows"] == [[demo_count("SELECT count(*) FROM customers")]]
     assert JSON_KEYS <= set(answer)
     assert done.stderr == ""  # nothing on stderr when it is not a terminal
+
+
+# --- a catalogue model that is not on disk: offered for download on a terminal ------------------
+
+
+@pytest.fixture
+def hub_with_tiny_qwen(sqlcoder_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from testkit.fakehub import FakeHub
+    from testkit.tiny_gguf import write_tiny_llama_gguf
+
+    from sqlcoder_cli.models.catalogue import find_entry
+
+    entry = find_entry("qwen2.5-coder-0.5b")
+    assert entry is not None
+    for var in ("HF_HUB_OFFLINE", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    data = write_tiny_llama_gguf(tmp_path / "served.gguf", chat_template="{{ messages }}").read_bytes()
+    with FakeHub() as hub:
+        hub.add_file(entry.repo_id, entry.filename, data)
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        yield hub
+
+
+def test_ask_offers_to_pull_a_missing_model_on_a_terminal(hub_with_tiny_qwen, sqlcoder_home: Path) -> None:
+    terminal = {"stdin_isatty": True, "stderr_isatty": True, "environ": {"CI": "", "NO_COLOR": "1"}}
+    declined = invoke("ask", "How many customers are there?", "--model", "qwen2.5-coder-0.5b", stdin="n\n", **terminal)
+    assert declined.exit_code == 3
+    assert "Download it now?" in declined.stderr
+    assert hub_with_tiny_qwen.bytes_served == 0
+
+    accepted = invoke("ask", "How many customers are there?", "--model", "qwen2.5-coder-0.5b", "--max-tokens", "16", stdin="y\n", **terminal)
+    assert "Download it now?" in accepted.stderr and "checksum verified" in accepted.stderr
+    # the tiny model writes gibberish, so the answer fails, but the model is now on disk
+    assert accepted.exit_code == 4
+    listed = invoke("models", "list", "--format", "json")
+    assert next(m for m in json.loads(listed.stdout) if m["name"] == "qwen2.5-coder-0.5b")["on_disk"] is True
+
+
+def test_ask_never_prompts_in_a_pipe(hub_with_tiny_qwen, sqlcoder_home: Path) -> None:
+    result = invoke("ask", "How many customers are there?", "--model", "qwen2.5-coder-0.5b", stdin="y\n", stdin_isatty=False)
+    assert result.exit_code == 3
+    assert "Download it now?" not in result.stderr
+    assert "sqlcoder models pull qwen2.5-coder-0.5b" in result.stderr
+    assert hub_with_tiny_qwen.bytes_served == 0
