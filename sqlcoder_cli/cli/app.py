@@ -49,10 +49,11 @@ def root(
 
 
 def _register_commands() -> None:
-    from . import ask_cmd, doctor_cmd, models_cmd
+    from . import ask_cmd, config_cmd, doctor_cmd, models_cmd
 
-    app.add_typer(models_cmd.models_app, name="models")
     ask_cmd.register(app)
+    app.add_typer(models_cmd.models_app, name="models")
+    config_cmd.register(app)
     doctor_cmd.register(app)
 
 

@@ -1,0 +1,55 @@
+"""``sqlcoder config``: see and change the settings file."""
+
+from __future__ import annotations
+
+import typer
+
+from .state import get_state
+
+config_app = typer.Typer(help="Show or change settings (a TOML file in the config directory).", no_args_is_help=True)
+
+
+@config_app.command("path")
+def path(ctx: typer.Context) -> None:
+    """Print the config file's path (it may not exist yet)."""
+    state = get_state(ctx)
+    state.env.stdout.write(f"{state.config.paths.config_file}\n")
+
+
+@config_app.command("show")
+def show(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of TOML."),
+) -> None:
+    """Print the effective settings (defaults, then the file, then SQLCODER_* variables)."""
+    state = get_state(ctx)
+    values = state.config.as_dict()
+    if as_json:
+        from ..output.formats import write_json
+
+        write_json(state.env.stdout, values)
+        return
+    import tomli_w
+
+    state.env.stdout.write(tomli_w.dumps(values))
+
+
+@config_app.command("set")
+def set_value(
+    ctx: typer.Context,
+    key: str = typer.Argument(..., help="Setting name, e.g. default_model, default_db, row_limit, threads."),
+    value: str = typer.Argument(..., help="New value."),
+) -> None:
+    """Change one setting and save it to the config file."""
+    from ..config import Config
+
+    state = get_state(ctx)
+    # Start from the file alone, so environment overrides are not written into it.
+    config = Config.load(state.config.paths, environ={})
+    config.set(key, value)
+    written = config.save()
+    state.info(f"{key} = {getattr(config, key)!r} saved to {written}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(config_app, name="config")

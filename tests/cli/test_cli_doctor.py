@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from clitest import invoke
+
+
+def test_doctor_reports_versions_features_and_fixes(sqlcoder_home: Path) -> None:
+    result = invoke("doctor")
+    out = result.stdout
+    for text in ("sqlcoder-cli", "llama-cpp-python", "llama.cpp features", "threads", "config file", "models on disk"):
+        assert text in out
+    # no model downloaded in this empty home: doctor says how to get one, and exits 1
+    assert "fix: sqlcoder models pull sqlcoder-7b-2" in out
+    assert result.exit_code == 1
+
+
+def test_doctor_checks_the_database(sqlcoder_home: Path, tmp_path: Path) -> None:
+    ok = invoke("doctor", "--db", "demo")
+    assert "database: demo" in ok.stdout and "connected read-only" in ok.stdout
+    missing = invoke("doctor", "--db", str(tmp_path / "nope.sqlite"))
+    assert "database file not found" in missing.stdout and missing.exit_code == 1
+
+
+def test_doctor_warns_when_defogs_old_sqlcoder_is_installed(sqlcoder_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    dist = site / "sqlcoder-0.2.5.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: sqlcoder\nVersion: 0.2.5\n")
+    monkeypatch.syspath_prepend(str(site))
+    result = invoke("doctor")
+    assert "Defog's old 'sqlcoder' 0.2.5 is installed too" in result.stdout
+    assert "fix: pip uninstall sqlcoder" in result.stdout
+    assert result.exit_code == 1
+    monkeypatch.undo()
+    assert str(site) not in sys.path
