@@ -264,3 +264,20 @@ def test_ask_never_prompts_in_a_pipe(hub_with_tiny_qwen, sqlcoder_home: Path) ->
     assert "Download it now?" not in result.stderr
     assert "sqlcoder models pull qwen2.5-coder-0.5b" in result.stderr
     assert hub_with_tiny_qwen.bytes_served == 0
+
+
+@pytest.mark.slow
+def test_readme_demo_question_with_the_1_5b_dev_model(sqlcoder_home: Path, dev_model_1_5b: Path) -> None:
+    """The README's first command, offline variant: the top 5 spenders of the demo shop."""
+    result = invoke("ask", "Which 5 customers spent the most?", "--model", str(dev_model_1_5b), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["row_count"] == 5
+    with sqlite3.connect(f"file:{demo_database_path()}?mode=ro", uri=True) as conn:
+        top = conn.execute(
+            "SELECT o.customer_id FROM orders o JOIN order_items i ON i.order_id = o.order_id "
+            "GROUP BY o.customer_id ORDER BY sum(i.quantity * i.unit_price) DESC LIMIT 1"
+        ).fetchone()[0]
+        first, last = conn.execute("SELECT first_name, last_name FROM customers WHERE customer_id = ?", (top,)).fetchone()
+    # the biggest spender is in the first row, whichever columns the model chose to show
+    assert {first, last} & set(map(str, answer["rows"][0])) or top in answer["rows"][0]
