@@ -33,6 +33,17 @@ ENV_OVERRIDES = {
 }
 
 
+def _to_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"config key {key!r} needs true or false, not {value!r}")
+
+
 @dataclass(frozen=True)
 class Paths:
     """The three directories sqlcoder writes to."""
@@ -86,6 +97,16 @@ class Config:
     #: -1 means "all layers on the GPU when llama.cpp has GPU support"
     gpu_layers: int = -1
     max_new_tokens: int = 512
+    #: seconds a query may run before it is cancelled
+    query_timeout: int = 30
+    #: extra attempts after a generated query fails validation or execution (self-correction)
+    max_retries: int = 2
+    #: check generated SQL against the schema (unknown tables/columns) before running it
+    validate: bool = True
+    #: remember confirmed (question, SQL) pairs and show similar ones to the model
+    memory: bool = True
+    #: how many remembered examples a prompt may include
+    few_shot: int = 3
     paths: Paths = field(default_factory=Paths.resolve, repr=False, compare=False)
 
     @classmethod
@@ -119,15 +140,19 @@ class Config:
                 f"unknown config key {key!r}", hint="known keys: " + ", ".join(sorted(known))
             )
         current = getattr(self, key)
-        if isinstance(current, int) and not isinstance(value, int):
+        if isinstance(current, bool):
+            value = _to_bool(key, value)
+        elif isinstance(current, int) and not isinstance(value, int):
             try:
                 value = int(str(value))
             except ValueError as exc:
                 raise ConfigError(f"config key {key!r} needs a whole number, not {value!r}") from exc
         elif isinstance(current, str):
             value = str(value)
-        if key == "row_limit" and value < 1:
-            raise ConfigError("row_limit must be at least 1")
+        if key in ("row_limit", "query_timeout") and value < 1:
+            raise ConfigError(f"{key} must be at least 1")
+        if key in ("max_retries", "few_shot") and value < 0:
+            raise ConfigError(f"{key} cannot be negative")
         setattr(self, key, value)
 
     def as_dict(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ catch one base class.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -100,7 +101,27 @@ class UnsafeSQLError(SQLGenerationError):
     """The statement is not a single read-only query; it is refused before the database sees it."""
 
 
+class SQLValidationError(SQLGenerationError):
+    """The SQL names tables or columns the database does not have (or does not parse).
+
+    ``issues`` holds every ``sqlcoder_cli.sql.validate.SQLIssue`` found (kind, message, name), so
+    the self-correction loop can feed all of them back; the message is the first one's.
+    """
+
+    def __init__(self, issues: list[Any], *, sql: str | None = None, hint: str | None = None) -> None:
+        first = str(issues[0]) if issues else "the SQL does not match the schema"
+        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        super().__init__(f"{first}{more}", sql=sql, hint=hint)
+        self.issues = list(issues)
+
+
 class Interrupted(SqlcoderError):
     """The user pressed Ctrl-C; raised where a long operation notices it."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+class QueryCancelledError(Interrupted, DatabaseError):
+    """Ctrl-C cancelled a running query; the database connection stays usable (exit 130)."""
 
     exit_code = ExitCode.INTERRUPTED

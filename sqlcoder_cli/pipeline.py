@@ -3,6 +3,13 @@
 :class:`Session` is the library's front door (the CLI, the REPL and the evaluation all use it). It
 opens the database and loads the model lazily and keeps both for its lifetime, so a REPL or a
 pipeline of questions pays for loading once.
+
+The steps, in order: read the schema (cached per database), prune it to the context budget, add
+the user's notes and similar remembered examples, build the prompt in the model's family format,
+generate greedily, extract the SQL, refuse anything that is not a single read query, translate it
+to the database's dialect, check its tables and columns against the schema, run it read-only. When
+the SQL fails validation or execution, the error goes back to the model for a bounded number of
+retries (self-correction).
 """
 
 from __future__ import annotations
@@ -14,19 +21,24 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .engine.base import EngineOptions, Generation, TokenCallback
-from .errors import SQLGenerationError
+from .errors import DatabaseError, Interrupted, QueryTimeoutError, SQLGenerationError
 
 if TYPE_CHECKING:
     from .db.connect import Database
     from .db.execute import QueryResult
     from .engine.llama import LlamaEngine
+    from .memory import Memory
     from .models.gguf_info import GGUFInfo
     from .models.store import LocalModel
-    from .prompts import Prompt
+    from .prompts import Correction, Example, Prompt
     from .schema.introspect import Schema
+    from .schema.prune import PrunedSchema
 
 #: A hook that may change the SQL before it runs (``--edit`` opens $EDITOR through it).
 SQLReview = Callable[[str], str]
+
+#: Tokens kept free besides the answer, so a prompt never fills the context to the last token.
+CONTEXT_MARGIN = 16
 
 
 @dataclass
@@ -42,6 +54,14 @@ class Timings:
     cached_tokens: int = 0
     generated_tokens: int = 0
 
+    def add_generation(self, generation: Generation) -> None:
+        """Count one model call (an answer may take several attempts)."""
+        self.prompt_s += generation.prompt_s
+        self.generate_s += generation.generate_s
+        self.prompt_tokens += generation.prompt_tokens
+        self.cached_tokens += generation.cached_tokens
+        self.generated_tokens += generation.generated_tokens
+
     def to_dict(self) -> dict[str, float | int]:
         return {
             "load_s": round(self.load_s, 4),
@@ -53,6 +73,17 @@ class Timings:
             "cached_tokens": self.cached_tokens,
             "generated_tokens": self.generated_tokens,
         }
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    """An attempt that did not produce a usable result, and why (fed back to the model)."""
+
+    sql: str
+    error: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"sql": self.sql, "error": self.error}
 
 
 @dataclass
@@ -74,6 +105,9 @@ class Answer:
     model_dialect: str = ""
     db_dialect: str = ""
     edited: bool = False
+    #: model calls it took (1 = right the first time)
+    attempts: int = 1
+    failed_attempts: list[FailedAttempt] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,17 +129,33 @@ class Answer:
             "model_dialect": self.model_dialect,
             "db_dialect": self.db_dialect,
             "edited": self.edited,
+            "attempts": self.attempts,
+            "failed_attempts": [f.to_dict() for f in self.failed_attempts],
         }
 
 
-@dataclass
+@dataclass(frozen=True)
+class PromptPlan:
+    """A prompt and how it was put together (what ``--show-prompt`` reports)."""
+
+    prompt: Prompt
+    pruned: PrunedSchema
+    notes: str
+    examples: tuple[Example, ...]
+
+
+@dataclass(frozen=True)
 class GeneratedSQL:
     """The model's answer, extracted, checked and translated to the database's dialect."""
 
     sql: str
     model_sql: str
-    prompt: Prompt
+    plan: PromptPlan
     generation: Generation
+
+    @property
+    def prompt(self) -> Prompt:
+        return self.plan.prompt
 
 
 class Session:
@@ -120,7 +170,11 @@ class Session:
         engine_options: EngineOptions | None = None,
         row_limit: int | None = None,
         max_new_tokens: int | None = None,
-        query_timeout_s: float | None = 30.0,
+        query_timeout_s: float | None = None,
+        max_retries: int | None = None,
+        validate: bool | None = None,
+        use_memory: bool | None = None,
+        refresh_schema: bool = False,
     ) -> None:
         self.config = config or Config.load()
         self.db_spec = db if db is not None else (self.config.default_db or None)
@@ -133,12 +187,19 @@ class Session:
         )
         self.row_limit = row_limit if row_limit is not None else self.config.row_limit
         self.max_new_tokens = max_new_tokens or self.config.max_new_tokens
-        self.query_timeout_s = query_timeout_s
+        self.query_timeout_s = query_timeout_s if query_timeout_s is not None else float(self.config.query_timeout)
+        self.max_retries = self.config.max_retries if max_retries is None else max_retries
+        self.validate = self.config.validate if validate is None else validate
+        self.use_memory = self.config.memory if use_memory is None else use_memory
+        self.refresh_schema = refresh_schema
+        self.schema_from_cache = False
         self._database: Database | None = None
         self._schema: Schema | None = None
         self._model: LocalModel | None = None
         self._model_info: GGUFInfo | None = None
         self._engine: LlamaEngine | None = None
+        self._memory: Memory | None = None
+        self._unreported_load_s = 0.0
 
     # --- the parts, each made on first use -------------------------------------------------
     @property
@@ -150,11 +211,20 @@ class Session:
         return self._database
 
     @property
+    def db_key(self) -> str:
+        """A stable, password-free name for the database (keys the schema cache, notes, memory)."""
+        from .schema.cache import database_key
+
+        return database_key(self.database.target)
+
+    @property
     def schema(self) -> Schema:
         if self._schema is None:
-            from .schema.introspect import introspect
+            from .schema.cache import load_schema
 
-            self._schema = introspect(self.database)
+            self._schema, self.schema_from_cache = load_schema(
+                self.database, self.config.paths, refresh=self.refresh_schema
+            )
         return self._schema
 
     @property
@@ -180,51 +250,114 @@ class Session:
             from .engine.llama import LlamaEngine
 
             self._engine = LlamaEngine(self.model.path, self.engine_options)
+            self._unreported_load_s = self._engine.load_s
         return self._engine
 
     @property
     def model_loaded(self) -> bool:
         return self._engine is not None
 
+    @property
+    def memory(self) -> Memory:
+        if self._memory is None:
+            from .memory import Memory
+
+            self._memory = Memory(self.config.paths.data_dir / "memory.sqlite")
+        return self._memory
+
+    def notes(self) -> str:
+        """The user's notes for this database (``sqlcoder notes edit``), or ''."""
+        from .schema.notes import NotesStore
+
+        return NotesStore(self.config.paths).get(self.db_key)
+
+    def remember(self, question: str, sql: str) -> bool:
+        """Store a confirmed (question, SQL) pair as a future few-shot example (if enabled)."""
+        if not self.use_memory:
+            return False
+        self.memory.add(self.db_key, question, sql)
+        return True
+
     # --- the steps ---------------------------------------------------------------------------
-    def ddl(self) -> str:
+    def _examples(self, question: str, model_dialect: str) -> tuple[Example, ...]:
+        from .prompts import Example
+        from .sql.transpile import transpile_sql
+
+        if not self.use_memory or self.config.few_shot <= 0:
+            return ()
+        examples = []
+        for item in self.memory.similar(self.db_key, question, limit=self.config.few_shot):
+            try:  # stored in the database's dialect; shown to the model in its own
+                sql = transpile_sql(item.sql, source=self.database.target.sqlglot_dialect, target=model_dialect)
+            except SQLGenerationError:
+                continue
+            examples.append(Example(item.question, sql))
+        return tuple(examples)
+
+    def plan_prompt(self, question: str, *, correction: Correction | None = None) -> PromptPlan:
+        """Build the prompt for ``question``: schema pruned to fit, notes, examples, correction."""
+        from .prompts import PromptRequest, answer_dialect, build_prompt
         from .schema.ddl import render_ddl
-
-        return render_ddl(self.schema)
-
-    def build_prompt(self, question: str) -> Prompt:
-        from .prompts import PromptRequest, build_prompt
+        from .schema.prune import prune_schema
 
         info = self.model_info
-        request = PromptRequest(
-            question=question.strip(),
-            ddl=self.ddl(),
-            dialect=self.database.target.sqlglot_dialect,
-        )
-        return build_prompt(
-            self.model.family,
-            request,
-            chat_template=info.chat_template,
-            bos_token=info.bos_token,
-            eos_token=info.eos_token,
-        )
+        family = self.model.family
+        target = self.database.target.sqlglot_dialect
+        notes = self.notes()
+        examples = self._examples(question, answer_dialect(family, target))
 
-    def generate_sql(self, question: str, *, on_token: TokenCallback | None = None) -> GeneratedSQL:
-        """Ask the model, then make its SQL safe and native to the database (or raise)."""
+        def build(ddl: str) -> Prompt:
+            request = PromptRequest(
+                question=question.strip(),
+                ddl=ddl,
+                dialect=target,
+                instructions=notes,
+                examples=examples,
+                correction=correction,
+            )
+            return build_prompt(
+                family, request, chat_template=info.chat_template, bos_token=info.bos_token, eos_token=info.eos_token
+            )
+
+        engine = self.engine
+        overhead = engine.count_tokens(build("").text)
+        answer_room = min(self.max_new_tokens, max(64, engine.n_ctx // 4))
+        budget = engine.n_ctx - overhead - answer_room - CONTEXT_MARGIN
+        pruned = prune_schema(self.schema, question, budget_tokens=max(budget, 1), count_tokens=engine.count_tokens, notes=notes)
+        if not pruned.dropped_tables and not any(pruned.dropped_columns.values()):
+            ddl = render_ddl(self.schema)
+        else:
+            ddl = pruned.ddl
+        return PromptPlan(prompt=build(ddl), pruned=pruned, notes=notes, examples=examples)
+
+    def build_prompt(self, question: str) -> Prompt:
+        return self.plan_prompt(question).prompt
+
+    def generate_sql(
+        self, question: str, *, on_token: TokenCallback | None = None, correction: Correction | None = None
+    ) -> GeneratedSQL:
+        """Ask the model once, then make its SQL safe, native and valid for the database (or raise)."""
         from .sql.extract import extract_sql
 
         if not question.strip():
             raise SQLGenerationError("the question is empty")
-        prompt = self.build_prompt(question)
+        plan = self.plan_prompt(question, correction=correction)
+        prompt = plan.prompt
         generation = self.engine.generate(
             prompt.text, max_tokens=self.max_new_tokens, stop=prompt.stop, on_token=on_token
         )
-        model_sql = extract_sql(generation.text)
-        sql = self.prepare_sql(model_sql, source_dialect=prompt.sql_dialect)
-        return GeneratedSQL(sql=sql, model_sql=model_sql, prompt=prompt, generation=generation)
+        try:
+            model_sql = extract_sql(generation.text)
+            sql = self.prepare_sql(model_sql, source_dialect=prompt.sql_dialect)
+        except SQLGenerationError as exc:
+            exc.generation = generation  # type: ignore[attr-defined]
+            if exc.sql is None:
+                exc.sql = generation.text.strip()
+            raise
+        return GeneratedSQL(sql=sql, model_sql=model_sql, plan=plan, generation=generation)
 
     def prepare_sql(self, sql: str, *, source_dialect: str | None = None) -> str:
-        """Guard ``sql`` in its own dialect, translate it to the database's, and guard again."""
+        """Guard ``sql`` in its own dialect, translate it to the database's, guard and validate again."""
         from .sql.guard import check_read_only
         from .sql.transpile import transpile_sql
 
@@ -233,7 +366,15 @@ class Session:
         check_read_only(sql, source)
         native = transpile_sql(sql, source=source, target=target)
         check_read_only(native, target)
+        if self.validate:
+            self.check_against_schema(native)
         return native
+
+    def check_against_schema(self, sql: str) -> None:
+        """Unknown tables or columns are caught here, before the database sees the query."""
+        from .sql.validate import validate_sql
+
+        validate_sql(sql, self.schema.as_sqlglot_mapping(), dialect=self.database.target.sqlglot_dialect)
 
     def run_sql(self, sql: str, *, limit: int | None = -1) -> QueryResult:
         """Run already-guarded SQL on the read-only connection (``limit=-1``: the session's)."""
@@ -246,47 +387,77 @@ class Session:
         execute: bool = True,
         on_token: TokenCallback | None = None,
         review: SQLReview | None = None,
+        on_retry: Callable[[FailedAttempt], None] | None = None,
     ) -> Answer:
-        """Answer ``question``: generate SQL, optionally let ``review`` edit it, run it."""
+        """Answer ``question``: generate SQL (retrying with the error when it fails), let ``review``
+        edit it, run it."""
+        from .prompts import Correction
+
         started = time.perf_counter()
-        load_before = self._engine is None
-        engine_started = time.perf_counter()
-        _ = self.engine  # load first, so load time is not counted as prompt time
-        load_s = time.perf_counter() - engine_started if load_before else 0.0
-        generated = self.generate_sql(question, on_token=on_token)
-        gen = generated.generation
-        answer = Answer(
-            question=question.strip(),
-            sql=generated.sql,
-            model=self.model.name,
-            db=self.database.target.display,
-            model_sql=generated.model_sql,
-            model_dialect=generated.prompt.sql_dialect,
-            db_dialect=self.database.target.sqlglot_dialect,
-            timings=Timings(
-                load_s=load_s,
-                prompt_s=gen.prompt_s,
-                generate_s=gen.generate_s,
-                prompt_tokens=gen.prompt_tokens,
-                cached_tokens=gen.cached_tokens,
-                generated_tokens=gen.generated_tokens,
-            ),
-        )
-        if review is not None:
-            edited = review(answer.sql)
-            if edited.strip() and edited.strip() != answer.sql.strip():
-                answer.sql = self.prepare_sql(edited.strip().rstrip(";").strip())
-                answer.edited = True
-        if execute:
-            result = self.run_sql(answer.sql)
-            answer.columns = result.columns
-            answer.rows = result.rows
-            answer.row_count = result.row_count
-            answer.truncated = result.truncated
-            answer.timings.execute_s = result.elapsed_s
-            answer.executed = True
-        answer.timings.total_s = time.perf_counter() - started
-        return answer
+        _ = self.engine
+        # the first answer after loading pays for the load, whoever triggered it
+        timings = Timings(load_s=self._unreported_load_s)
+        self._unreported_load_s = 0.0
+        failures: list[FailedAttempt] = []
+        correction: Correction | None = None
+        max_attempts = 1 + max(0, self.max_retries)
+        for attempt in range(1, max_attempts + 1):
+            last = attempt == max_attempts
+            try:
+                generated = self.generate_sql(question, on_token=on_token, correction=correction)
+            except SQLGenerationError as exc:
+                generation = getattr(exc, "generation", None)
+                if generation is not None:
+                    timings.add_generation(generation)
+                failure = FailedAttempt(sql=exc.sql or "", error=exc.message)
+                if last:
+                    raise _after_attempts(exc, attempt)
+                failures.append(failure)
+                if on_retry is not None:
+                    on_retry(failure)
+                correction = Correction(sql=failure.sql, error=failure.error)
+                continue
+            timings.add_generation(generated.generation)
+            answer = Answer(
+                question=question.strip(),
+                sql=generated.sql,
+                model=self.model.name,
+                db=self.database.target.display,
+                model_sql=generated.model_sql,
+                model_dialect=generated.prompt.sql_dialect,
+                db_dialect=self.database.target.sqlglot_dialect,
+                attempts=attempt,
+                failed_attempts=list(failures),
+                timings=timings,
+            )
+            if review is not None:
+                edited = review(answer.sql)
+                if edited.strip() and edited.strip() != answer.sql.strip():
+                    answer.sql = self.prepare_sql(edited.strip().rstrip(";").strip())
+                    answer.edited = True
+            if execute:
+                try:
+                    result = self.run_sql(answer.sql)
+                except (QueryTimeoutError, Interrupted):
+                    raise
+                except DatabaseError as exc:
+                    if answer.edited or last:
+                        raise _after_attempts(exc, attempt)
+                    failure = FailedAttempt(sql=answer.sql, error=exc.message)
+                    failures.append(failure)
+                    if on_retry is not None:
+                        on_retry(failure)
+                    correction = Correction(sql=answer.sql, error=exc.message)
+                    continue
+                answer.columns = result.columns
+                answer.rows = result.rows
+                answer.row_count = result.row_count
+                answer.truncated = result.truncated
+                answer.timings.execute_s = result.elapsed_s
+                answer.executed = True
+            answer.timings.total_s = time.perf_counter() - started
+            return answer
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     def close(self) -> None:
         if self._engine is not None:
@@ -301,3 +472,10 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _after_attempts(exc: Any, attempts: int) -> Any:
+    """The last error, saying how many attempts were made when there were several."""
+    if attempts > 1 and "attempts)" not in exc.message:
+        exc.message = f"{exc.message} (after {attempts} attempts)"
+    return exc

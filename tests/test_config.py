@@ -51,3 +51,14 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, match: str) -> N
     paths.config_file.write_text(text)
     with pytest.raises(ConfigError, match=match):
         Config.load(paths, {})
+
+
+def test_booleans_accept_words(tmp_path: Path) -> None:
+    config = Config.load(Paths.resolve({"SQLCODER_HOME": str(tmp_path)}), {})
+    config.set("memory", "off")
+    config.set("validate", "yes")
+    assert config.memory is False and config.validate is True
+    with pytest.raises(ConfigError, match="true or false"):
+        config.set("memory", "maybe")
+    with pytest.raises(ConfigError, match="negative"):
+        config.set("max_retries", "-1")

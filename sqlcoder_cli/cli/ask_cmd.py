@@ -13,7 +13,9 @@ from .render import render_answer, sql_syntax
 from .state import AppState, get_state
 
 if TYPE_CHECKING:
-    from ..pipeline import Answer, Session
+    from ..pipeline import Answer, FailedAttempt, PromptPlan, Session
+
+STREAMABLE = ("csv", "tsv", "jsonl")
 
 
 def _edit_in_editor(sql: str, environ: dict[str, str]) -> str:
@@ -46,6 +48,10 @@ class _LiveSQL(AbstractContextManager["_LiveSQL"]):
         self.text += piece
         self._live.update(sql_syntax(self.text))
 
+    def restart(self) -> None:
+        self.text = ""
+        self._live.update("")
+
 
 def _ensure_model(state: AppState, session: Session) -> None:
     """Resolve the model; on a terminal, offer to download a catalogue model that is missing."""
@@ -62,19 +68,57 @@ def _ensure_model(state: AppState, session: Session) -> None:
         _ = session.model
 
 
+def _print_plan(state: AppState, plan: PromptPlan) -> None:
+    """--show-prompt: the exact prompt, then what the schema pruning left out."""
+    state.err.print(plan.prompt.text, markup=False, highlight=False, soft_wrap=True)
+    pruned = plan.pruned
+    if pruned.dropped_tables or any(pruned.dropped_columns.values()):
+        state.err.print(
+            f"-- schema pruned to fit the context: {pruned.tokens} of {pruned.full_tokens} tokens kept",
+            style="yellow", markup=False,
+        )
+        if pruned.dropped_tables:
+            state.err.print("-- left out tables: " + ", ".join(pruned.dropped_tables), markup=False, style="yellow")
+        for table, columns in sorted(pruned.dropped_columns.items()):
+            if columns:
+                state.err.print(f"-- left out columns of {table}: " + ", ".join(columns), markup=False, style="yellow")
+    else:
+        state.err.print("-- the whole schema fits; nothing left out", markup=False, style="dim")
+    state.err.print(
+        f"-- notes: {'yes' if plan.notes.strip() else 'none'}; remembered examples: {len(plan.examples)}",
+        markup=False, style="dim",
+    )
+
+
 def _answer_one(state: AppState, session: Session, question: str, *, fmt: str, run: bool, edit: bool) -> Answer:
     live = state.show_progress and fmt == "table"
     if not session.model_loaded and state.show_progress:
         with state.err.status(f"loading {session.model.name}…", spinner="dots"):
             _ = session.engine
     streamer: Any = _LiveSQL(state) if live else nullcontext()
+
+    def on_retry(failure: FailedAttempt) -> None:
+        if live:
+            streamer.restart()
+        if state.verbose or state.show_progress:
+            state.warn(f"attempt failed: {failure.error}; asking the model to correct it")
+
     with streamer:
         return session.ask(
             question,
             execute=run,
             on_token=streamer.on_token if live else None,
             review=(lambda sql: _edit_in_editor(sql, state.env.environ)) if edit else None,
+            on_retry=on_retry,
         )
+
+
+def _stream_all(state: AppState, session: Session, answer: Answer, fmt: str) -> None:
+    """--all: every row of the answer's query, streamed (never all in memory)."""
+    from ..output.stream import stream_rows
+
+    columns, rows = session.database.iter_rows(answer.sql)
+    stream_rows(state.env.stdout, fmt, columns, rows)
 
 
 def ask(
@@ -87,10 +131,17 @@ def ask(
     model: Optional[str] = options.ModelOption,
     fmt: Optional[str] = options.FormatOption,
     limit: Optional[int] = options.LimitOption,
+    fetch_all: bool = typer.Option(False, "--all", help="Stream every row (csv, tsv or jsonl only), not just --limit."),
     sql_only: bool = typer.Option(False, "--sql-only", help="Print only the SQL; do not run it."),
     no_run: bool = typer.Option(False, "--no-run", help="Show the SQL (in the chosen format) without running it."),
-    edit: bool = typer.Option(False, "--edit", "-e", help="Open $EDITOR on the SQL before it runs."),
-    show_prompt: bool = typer.Option(False, "--show-prompt", help="Print the exact prompt the model sees (on stderr)."),
+    edit: bool = typer.Option(False, "--edit", "-e", help="Open $EDITOR on the SQL before it runs; the pair is remembered as an example."),
+    show_prompt: bool = typer.Option(False, "--show-prompt", help="Print the exact prompt and what was left out of it (on stderr)."),
+    show_dialect: bool = typer.Option(False, "--show-dialect", help="Show the model's SQL too when it was translated to the database's dialect."),
+    retries: Optional[int] = typer.Option(None, "--retries", min=0, help="Extra attempts when the SQL fails validation or execution (default: config max_retries, 2).", show_default=False),
+    no_validate: bool = typer.Option(False, "--no-validate", help="Do not check the SQL's tables and columns against the schema."),
+    no_memory: bool = typer.Option(False, "--no-memory", help="Neither use nor store remembered examples."),
+    refresh_schema: bool = typer.Option(False, "--refresh-schema", help="Read the schema again instead of using the cached copy."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, help="Seconds a query may run (default: config query_timeout, 30).", show_default=False),
     ctx_size: Optional[int] = options.CtxOption,
     threads: Optional[int] = options.ThreadsOption,
     gpu_layers: Optional[int] = options.GpuLayersOption,
@@ -105,15 +156,15 @@ def ask(
     from_stdin = question == "-" or (question is None and not state.env.stdin_isatty)
     if question is None and not from_stdin:
         raise UsageError("no question given", hint='try: sqlcoder ask "How many customers are there?"')
-    questions = (
-        [line.strip() for line in state.env.stdin if line.strip()] if from_stdin else [question or ""]
-    )
+    questions = [line.strip() for line in state.env.stdin if line.strip()] if from_stdin else [question or ""]
     fmt = fmt or ("jsonl" if from_stdin else "table")
     if len(questions) > 1 and fmt in ("csv", "tsv", "table", "markdown") and not sql_only:
         raise UsageError(
             f"--format {fmt} needs a single question; several questions came from stdin",
             hint="use --format jsonl (the default for stdin), or --sql-only",
         )
+    if fetch_all and (fmt not in STREAMABLE or len(questions) > 1):
+        raise UsageError("--all streams rows as csv, tsv or jsonl for a single question", hint="add --format csv")
     if edit and not state.env.stdin_isatty and not state.env.environ.get("EDITOR") and not state.env.environ.get("VISUAL"):
         raise UsageError("--edit needs a terminal or $EDITOR")
     engine_options = EngineOptions(
@@ -125,13 +176,23 @@ def ask(
     run = not (sql_only or no_run)
     failures: list[int] = []
     with Session(
-        config, db=db, model=model, engine_options=engine_options, row_limit=limit, max_new_tokens=max_tokens
+        config,
+        db=db,
+        model=model,
+        engine_options=engine_options,
+        row_limit=limit,
+        max_new_tokens=max_tokens,
+        query_timeout_s=timeout,
+        max_retries=retries,
+        validate=False if no_validate else None,
+        use_memory=False if no_memory else None,
+        refresh_schema=refresh_schema,
     ) as session:
         _ensure_model(state, session)
         for q in questions:
-            if show_prompt:
-                state.err.print(session.build_prompt(q).text, markup=False, highlight=False, soft_wrap=True)
             try:
+                if show_prompt:
+                    _print_plan(state, session.plan_prompt(q))
                 answer = _answer_one(state, session, q, fmt=fmt, run=run, edit=edit)
             except SqlcoderError as exc:
                 if len(questions) == 1 or fmt != "jsonl":
@@ -144,7 +205,16 @@ def ask(
                     {"question": q, "error": str(exc), "exit_code": int(exc.exit_code), "sql": getattr(exc, "sql", None)},
                 )
                 continue
-            if sql_only and len(questions) > 1 and fmt not in ("json", "jsonl"):
+            if edit and answer.executed and session.remember(q, answer.sql):
+                state.info("remembered this question and its SQL as an example for later prompts")
+            if show_dialect and answer.model_dialect != answer.db_dialect and answer.model_sql.strip() != answer.sql.strip():
+                state.err.print(f"-- the model wrote ({answer.model_dialect}):", style="dim", markup=False)
+                state.err.print(answer.model_sql, markup=False, highlight=False)
+                state.err.print(f"-- translated to {answer.db_dialect}:", style="dim", markup=False)
+                state.err.print(answer.sql, markup=False, highlight=False)
+            if fetch_all and answer.executed:
+                _stream_all(state, session, answer, fmt)
+            elif sql_only and len(questions) > 1 and fmt not in ("json", "jsonl"):
                 state.env.stdout.write(" ".join(answer.sql.split()) + ";\n")
             else:
                 render_answer(state, answer, fmt, sql_only=sql_only)

@@ -91,4 +91,5 @@ def render_answer(state: AppState, answer: Answer, fmt: str, *, sql_only: bool) 
             f"model {answer.model} · load {t.load_s:.2f}s · prompt {t.prompt_s:.2f}s "
             f"({t.prompt_tokens} tokens, {t.cached_tokens} cached) · generate {t.generate_s:.2f}s "
             f"({t.generated_tokens} tokens) · query {t.execute_s:.3f}s · total {t.total_s:.2f}s"
+            f" · {answer.attempts} attempt{'s' if answer.attempts != 1 else ''}"
         )

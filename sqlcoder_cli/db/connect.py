@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -52,7 +52,7 @@ class DatabaseTarget:
     ``url`` may contain a password and must never be shown; ``display`` is the safe form.
     """
 
-    url: str
+    url: str = field(repr=False)
     display: str
     backend: str
     sqlglot_dialect: str
@@ -245,27 +245,41 @@ class Database:
 
         from sqlalchemy.exc import SQLAlchemyError
 
-        from ..errors import QueryTimeoutError
+        from ..errors import QueryCancelledError, QueryTimeoutError
+        from .execute import CancelOnInterrupt, cancel_function
 
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
         stack = ExitStack()
         conn = stack.enter_context(self.connect())
         secrets = self._secrets
+        guard: CancelOnInterrupt | None = None
 
-        def fail(exc: SQLAlchemyError) -> DatabaseError:
+        def fail(exc: BaseException) -> DatabaseError:
+            if guard is not None and guard.cancelled:
+                return QueryCancelledError("the query was cancelled (Ctrl-C); the database is unchanged")
             if is_timeout(exc):
                 return QueryTimeoutError(f"the query was cancelled after {self.timeout_s:g} s (time limit)")
             return DatabaseError(one_line_error(exc, secrets))
 
         try:
-            stack.enter_context(
-                deadline(conn.connection.dbapi_connection, self.target.backend, self.timeout_s)
+            dbapi_connection = conn.connection.dbapi_connection
+            stack.callback(_rollback_quietly, conn)
+            stack.enter_context(deadline(dbapi_connection, self.target.backend, self.timeout_s))
+            guard = stack.enter_context(
+                CancelOnInterrupt(cancel_function(dbapi_connection, self.target.backend), whole_block=False)
             )
-            stack.callback(conn.rollback)
-            result = conn.execution_options(no_parameters=True).exec_driver_sql(sql)
+            with guard.driver_call():
+                result = conn.execution_options(no_parameters=True, stream_results=True).exec_driver_sql(sql)
+            guard.raise_if_cancelled()
             columns = [str(c) for c in result.keys()] if result.returns_rows else []
         except SQLAlchemyError as exc:
+            error = fail(exc)
             stack.close()
-            raise fail(exc) from None
+            raise error from None
+        except KeyboardInterrupt:
+            stack.close()
+            raise QueryCancelledError("the query was cancelled (Ctrl-C); the database is unchanged") from None
         except BaseException:
             stack.close()
             raise
@@ -276,7 +290,9 @@ class Database:
                     return
                 while True:
                     try:
-                        batch = result.fetchmany(batch_size)
+                        with guard.driver_call():
+                            batch = result.fetchmany(batch_size)
+                        guard.raise_if_cancelled()
                     except SQLAlchemyError as exc:
                         raise fail(exc) from None
                     if not batch:
@@ -305,6 +321,14 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.target.display!r})"
+
+
+def _rollback_quietly(conn: Any) -> None:
+    """End the read-only transaction; a connection broken by a cancel may refuse, which is fine."""
+    try:
+        conn.rollback()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def open_database(spec: str | None, *, timeout_s: float | None = 30.0) -> Database:

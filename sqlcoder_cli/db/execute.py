@@ -7,7 +7,10 @@ connection password, whatever the driver puts in it.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DatabaseError, QueryTimeoutError
+from ..errors import DatabaseError, QueryCancelledError, QueryTimeoutError
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -107,6 +110,130 @@ def deadline(dbapi_connection: Any, backend: str, timeout_s: float | None) -> It
         yield
 
 
+def cancel_function(dbapi_connection: Any, backend: str) -> Any:
+    """A callable that aborts whatever runs on the connection, from another thread; or None.
+
+    SQLite and DuckDB have ``interrupt()``; psycopg sends a cancel request to the server
+    (``cancel_safe()`` where available, it does not block on a dead server). Other drivers: None.
+    """
+    raw = getattr(dbapi_connection, "driver_connection", None) or dbapi_connection
+    for obj in (raw, dbapi_connection):
+        if backend in ("sqlite", "duckdb") and hasattr(obj, "interrupt"):
+            return obj.interrupt
+        if backend == "postgresql":
+            for name in ("cancel_safe", "cancel"):
+                if hasattr(obj, name):
+                    return getattr(obj, name)
+    return None
+
+
+class CancelOnInterrupt:
+    """While active, Ctrl-C (SIGINT) cancels the running query instead of killing the process.
+
+    Why a watcher thread: while the main thread is blocked inside the driver (DuckDB and psycopg
+    release the GIL and wait in C), Python's own signal handler cannot run until the query ends.
+    ``signal.set_wakeup_fd`` makes the C-level handler write a byte to a socket at once; a small
+    thread waiting on that socket calls the driver's cancel function, the driver returns with an
+    error, and :meth:`raise_if_cancelled` turns that into :class:`QueryCancelledError` (exit 130).
+    The connection is rolled back by the caller and stays usable.
+
+    Only the main thread can install signal handlers; elsewhere this does nothing and a
+    KeyboardInterrupt behaves as usual.
+    """
+
+    def __init__(self, cancel: Any, *, whole_block: bool = True) -> None:
+        self._cancel = cancel
+        #: True: everything inside the block is a driver call. False (streams): only what runs
+        #: inside :meth:`driver_call` is; Ctrl-C elsewhere raises KeyboardInterrupt as usual.
+        self._in_driver = whole_block
+        self.cancelled = False
+        self._active = False
+        self._old_handler: Any = None
+        self._old_fd = -1
+        self._sockets: tuple[socket.socket, socket.socket] | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> CancelOnInterrupt:
+        if self._cancel is None or threading.current_thread() is not threading.main_thread():
+            return self
+        try:
+            old_handler = signal.getsignal(signal.SIGINT)
+            if old_handler in (signal.SIG_IGN, None):
+                return self  # the process chose to ignore Ctrl-C; respect that
+            r, w = socket.socketpair()
+            r.setblocking(True)
+            w.setblocking(False)
+            self._old_fd = signal.set_wakeup_fd(w.fileno(), warn_on_full_buffer=False)
+        except (ValueError, OSError):
+            return self
+        self._sockets = (r, w)
+        self._old_handler = old_handler
+        signal.signal(signal.SIGINT, self._on_sigint)
+        self._active = True
+        self._thread = threading.Thread(target=self._watch, name="sqlcoder-cancel", daemon=True)
+        self._thread.start()
+        return self
+
+    def _on_sigint(self, _signum: int, _frame: Any) -> None:
+        # Runs in the main thread when it next executes Python code; the watcher has (or will
+        # have) cancelled the query already. Record it; the caller raises the clean error.
+        if not self._in_driver:
+            raise KeyboardInterrupt
+        self._trigger()
+
+    @contextmanager
+    def driver_call(self) -> Iterator[None]:
+        """Mark a call into the driver (for ``whole_block=False``): Ctrl-C in it cancels the query."""
+        self._in_driver = True
+        try:
+            yield
+        finally:
+            self._in_driver = False
+
+    def _trigger(self) -> None:
+        if not self.cancelled:
+            self.cancelled = True
+            try:
+                self._cancel()
+            except Exception:  # noqa: BLE001 - a failed cancel must not hide the interrupt
+                pass
+
+    def _watch(self) -> None:
+        assert self._sockets is not None
+        r = self._sockets[0]
+        while True:
+            try:
+                data = r.recv(64)
+            except OSError:
+                return
+            if not data or b"\x00stop" in data:
+                return
+            if signal.SIGINT in data and self._in_driver:
+                self._trigger()
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._active:
+            return
+        self._active = False
+        signal.set_wakeup_fd(self._old_fd)
+        signal.signal(signal.SIGINT, self._old_handler)
+        assert self._sockets is not None
+        r, w = self._sockets
+        try:
+            w.setblocking(True)
+            w.send(b"\x00stop")
+        except OSError:
+            pass
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+        r.close()
+        w.close()
+
+    def raise_if_cancelled(self) -> None:
+        if self.cancelled:
+            raise QueryCancelledError("the query was cancelled (Ctrl-C); the database is unchanged")
+
+
 def run_query(
     conn: sqlalchemy.Connection,
     sql: str,
@@ -122,8 +249,10 @@ def run_query(
     if limit is not None and limit < 0:
         raise ValueError("limit must be >= 0 or None")
     start = time.perf_counter()
+    dbapi_connection = conn.connection.dbapi_connection
+    guard = CancelOnInterrupt(cancel_function(dbapi_connection, backend))
     try:
-        with deadline(conn.connection.dbapi_connection, backend, timeout_s):
+        with guard, deadline(dbapi_connection, backend, timeout_s):
             result = conn.execution_options(no_parameters=True).exec_driver_sql(sql)
             if result.returns_rows:
                 columns = [str(c) for c in result.keys()]
@@ -134,8 +263,13 @@ def run_query(
                 result.close()
             else:
                 columns, fetched = [], []
+    except KeyboardInterrupt:
+        # Ctrl-C outside the watched section (another thread, SIGINT ignored): cancel anyway so
+        # the server stops working, and report it the same way.
+        _cancel_quietly(dbapi_connection, backend)
+        raise QueryCancelledError("the query was cancelled (Ctrl-C); the database is unchanged") from None
     except SQLAlchemyError as exc:
-        elapsed = time.perf_counter() - start
+        guard.raise_if_cancelled()
         if is_timeout(exc):
             raise QueryTimeoutError(
                 f"the query was cancelled after {timeout_s:g} s (time limit)" if timeout_s else
@@ -150,6 +284,7 @@ def run_query(
             conn.rollback()
         except SQLAlchemyError:
             pass
+    guard.raise_if_cancelled()
     rows = [tuple(r) for r in fetched]
     truncated = limit is not None and len(rows) > limit
     if truncated:
@@ -161,3 +296,12 @@ def run_query(
         truncated=truncated,
         elapsed_s=time.perf_counter() - start,
     )
+
+
+def _cancel_quietly(dbapi_connection: Any, backend: str) -> None:
+    cancel = cancel_function(dbapi_connection, backend)
+    if cancel is not None:
+        try:
+            cancel()
+        except Exception:  # noqa: BLE001
+            pass

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 #: Prompt families (see ``sqlcoder_cli/prompts``): how the question and schema are laid out.
 FAMILY_SQLCODER = "sqlcoder"  # SQLCoder-7B-2's "### Task / ### Database Schema / ### Answer" completion prompt
 FAMILY_LLAMA3_SQLCODER = "llama3-sqlcoder"  # Llama-3 chat format + defog's system prompt
+FAMILY_DUCKDB_NSQL = "duckdb-nsql"  # MotherDuck's DuckDB-NSQL "### Instruction / ### Input / ### Question" prompt
 FAMILY_CHAT = "chat"  # the GGUF's own chat template (instruction-tuned general/coder models)
-FAMILIES = (FAMILY_SQLCODER, FAMILY_LLAMA3_SQLCODER, FAMILY_CHAT)
+FAMILIES = (FAMILY_SQLCODER, FAMILY_LLAMA3_SQLCODER, FAMILY_DUCKDB_NSQL, FAMILY_CHAT)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,17 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         license="CC-BY-SA-4.0",
         context_length=8192,
         description="Defog Llama-3-SQLCoder-8B (Llama-3 chat format).",
+    ),
+    CatalogueEntry(
+        name="duckdb-nsql-7b:q8_0",
+        repo_id="motherduckdb/DuckDB-NSQL-7B-v0.1-GGUF",
+        filename="DuckDB-NSQL-7B-v0.1-q8_0.gguf",
+        size_bytes=7_160_000_000,  # approximate (Hub shows 7.16 GB)
+        quantization="Q8_0",
+        family=FAMILY_DUCKDB_NSQL,
+        license="Llama-2",
+        context_length=16384,
+        description="MotherDuck DuckDB-NSQL-7B: writes DuckDB SQL; best for DuckDB files.",
     ),
     CatalogueEntry(
         name="qwen2.5-coder-1.5b",

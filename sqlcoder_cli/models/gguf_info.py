@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError, NotGGUFError
-from .catalogue import FAMILY_CHAT, FAMILY_LLAMA3_SQLCODER, FAMILY_SQLCODER
+from .catalogue import FAMILY_CHAT, FAMILY_DUCKDB_NSQL, FAMILY_LLAMA3_SQLCODER, FAMILY_SQLCODER
 
 GGUF_MAGIC = b"GGUF"
 
@@ -259,6 +259,7 @@ def detect_family(info: GGUFInfo) -> str:
     * a SQLCoder (``sqlcoder`` in ``general.name`` or the file name) with Llama-3 chat markers is
       Llama-3-SQLCoder -> ``llama3-sqlcoder``;
     * any other SQLCoder -> ``sqlcoder`` (SQLCoder-7B/7B-2/15B/34B all use the completion prompt);
+    * DuckDB-NSQL (``nsql`` in the name) -> ``duckdb-nsql``;
     * a model with its own chat template -> ``chat`` (instruction-tuned models follow their template
       far better than a foreign prompt);
     * a plain completion model without a template -> ``sqlcoder``: the SQLCoder prompt is itself a
@@ -267,6 +268,8 @@ def detect_family(info: GGUFInfo) -> str:
     label = f"{info.name or ''} {info.path.name}".lower()
     if "sqlcoder" in label:
         return FAMILY_LLAMA3_SQLCODER if is_llama3_style(info) else FAMILY_SQLCODER
+    if "nsql" in label:
+        return FAMILY_DUCKDB_NSQL
     if info.chat_template:
         return FAMILY_CHAT
     return FAMILY_SQLCODER

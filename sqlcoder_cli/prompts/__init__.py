@@ -9,7 +9,7 @@ write (SQLCoder writes PostgreSQL whatever the target; chat models are told the 
 
 from __future__ import annotations
 
-from .base import DIALECT_NAMES, Prompt, PromptRequest
-from .builders import FAMILIES, build_prompt
+from .base import DIALECT_NAMES, Correction, Example, Prompt, PromptRequest
+from .builders import FAMILIES, answer_dialect, build_prompt
 
-__all__ = ["DIALECT_NAMES", "FAMILIES", "Prompt", "PromptRequest", "build_prompt"]
+__all__ = ["DIALECT_NAMES", "FAMILIES", "Correction", "Example", "Prompt", "PromptRequest", "answer_dialect", "build_prompt"]

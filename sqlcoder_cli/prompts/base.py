@@ -22,6 +22,22 @@ DIALECT_NAMES = {
 
 
 @dataclass(frozen=True)
+class Example:
+    """A question with the SQL that answered it (few-shot memory, or the previous turn)."""
+
+    question: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A failed attempt, fed back so the model can fix it (self-correction)."""
+
+    sql: str
+    error: str
+
+
+@dataclass(frozen=True)
 class PromptRequest:
     """Everything a prompt can contain."""
 
@@ -29,6 +45,12 @@ class PromptRequest:
     ddl: str
     #: sqlglot name of the target database's dialect
     dialect: str = "sqlite"
+    #: the user's notes for this database ("revenue means ..."), plain text or markdown bullets
+    instructions: str = ""
+    #: similar questions answered before on this database, most similar first
+    examples: tuple[Example, ...] = ()
+    #: the last failed attempt, if this is a retry
+    correction: Correction | None = None
 
 
 @dataclass(frozen=True)

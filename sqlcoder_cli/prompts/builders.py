@@ -1,11 +1,15 @@
 """The prompt families.
 
-- ``sqlcoder``: Defog's SQLCoder-7B-2 completion format, byte for byte as its model card and
-  sql-eval use it. SQLCoder answers in PostgreSQL.
-- ``llama3-sqlcoder``: Defog's Llama-3-SQLCoder-8B format (Llama-3 chat headers, as on its model card).
+- ``sqlcoder``: Defog's SQLCoder-7B-2 completion format, byte for byte as the foundation issue and
+  the model card give it; notes, few-shot examples and a failed attempt go into an
+  ``### Instructions`` section (the variant Defog's sql-eval uses). SQLCoder answers in PostgreSQL.
+- ``llama3-sqlcoder``: Defog's Llama-3-SQLCoder-8B format (Llama-3 chat headers, as on its model
+  card), instructions on the line after the question. Answers in PostgreSQL.
+- ``duckdb-nsql``: MotherDuck's DuckDB-NSQL format (its model card). Answers in DuckDB SQL.
 - ``chat``: any instruct model with a chat template in its GGUF; a system message names the target
-  database's SQL dialect, and the assistant turn is pre-filled with an opening ```sql fence so the
-  model starts writing SQL at once and the closing fence ends it.
+  database's SQL dialect and carries the notes; few-shot examples are earlier user/assistant turns;
+  a failed attempt is an assistant turn followed by the error. The assistant turn is pre-filled with
+  an opening ```sql fence so the model starts writing SQL at once and the closing fence ends it.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ SQLCODER_TEMPLATE = (
     "### Task\n"
     "Generate a SQL query to answer [QUESTION]{question}[/QUESTION]\n"
     "\n"
+    "{instructions_section}"
     "### Database Schema\n"
     "The query will run on a database with the following schema:\n"
     "{ddl}\n"
     "\n"
+    "{examples_section}"
     "### Answer\n"
     "Given the database schema, here is the SQL query that [QUESTION]{question}[/QUESTION]\n"
     "[SQL]\n"
@@ -33,12 +39,29 @@ LLAMA3_SQLCODER_TEMPLATE = (
     "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n"
     "\n"
     "Generate a SQL query to answer this question: `{question}`\n"
+    "{instructions_line}"
     "\n"
     "DDL statements:\n"
-    "{ddl}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n"
+    "{ddl}{examples_section}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n"
     "\n"
     "The following SQL query best answers the question `{question}`:\n"
     "```sql\n"
+)
+
+DUCKDB_NSQL_TEMPLATE = (
+    "### Instruction:\n"
+    "Your task is to generate valid duckdb SQL to answer the following question.\n"
+    "{instructions_section}"
+    "\n"
+    "### Input:\n"
+    "Here is the database schema that the SQL query will run on:\n"
+    "{ddl}\n"
+    "{examples_section}"
+    "\n"
+    "### Question:\n"
+    "{question}\n"
+    "\n"
+    "### Response (use duckdb shorthand if possible):\n"
 )
 
 CHAT_SYSTEM_TEMPLATE = (
@@ -54,29 +77,85 @@ CHAT_USER_TEMPLATE = (
     "Question: {question}"
 )
 
+CORRECTION_TEMPLATE = "The query {sql} failed: {error} Write a corrected query."
+CHAT_CORRECTION_TEMPLATE = "That query failed: {error}\nWrite a corrected query."
+
 #: Stop strings: the end of the statement or of the answer block; ";" ends a single statement.
 SQLCODER_STOPS = ("[/SQL]", ";", "```", "\n\n\n")
 FENCED_STOPS = ("```", ";", "<|eot_id|>")
+NSQL_STOPS = (";", "```", "\n\n\n", "###")
 
 
 def _dialect_name(dialect: str) -> str:
     return DIALECT_NAMES.get(dialect, dialect)
 
 
-def build_sqlcoder(request: PromptRequest, chat_template: str | None = None, **_: str) -> Prompt:
-    text = SQLCODER_TEMPLATE.format(question=request.question, ddl=request.ddl)
+def _note_lines(notes: str) -> list[str]:
+    """The user's notes as a bullet list (the shape SQLCoder's instructions take)."""
+    lines = []
+    for line in notes.strip().splitlines():
+        line = line.strip()
+        if line:
+            lines.append(line if line.startswith(("-", "*")) else f"- {line}")
+    return lines
+
+
+def _instruction_lines(request: PromptRequest) -> list[str]:
+    """Notes, then the failed attempt to correct, for the completion formats."""
+    lines = _note_lines(request.instructions)
+    if request.correction is not None:
+        sql = " ".join(request.correction.sql.split())
+        error = " ".join(request.correction.error.split())
+        lines.append("- " + CORRECTION_TEMPLATE.format(sql=sql, error=error))
+    return lines
+
+
+def _statement(sql: str) -> str:
+    return sql.strip().rstrip(";").strip() + ";"
+
+
+def build_sqlcoder(request: PromptRequest, **_: str) -> Prompt:
+    lines = _instruction_lines(request)
+    instructions = "### Instructions\n" + "\n".join(lines) + "\n\n" if lines else ""
+    examples = ""
+    if request.examples:
+        examples = "### Examples\n" + "".join(
+            f"[QUESTION]{e.question}[/QUESTION]\n[SQL]\n{_statement(e.sql)}\n[/SQL]\n" for e in request.examples
+        ) + "\n"
+    text = SQLCODER_TEMPLATE.format(
+        question=request.question, ddl=request.ddl, instructions_section=instructions, examples_section=examples
+    )
     return Prompt(text=text, stop=SQLCODER_STOPS, sql_dialect="postgres", family="sqlcoder")
 
 
-def build_llama3_sqlcoder(request: PromptRequest, chat_template: str | None = None, **_: str) -> Prompt:
-    text = LLAMA3_SQLCODER_TEMPLATE.format(question=request.question, ddl=request.ddl)
-    return Prompt(
-        text=text,
-        stop=FENCED_STOPS,
-        sql_dialect="postgres",
-        family="llama3-sqlcoder",
-        answer_prefix="```sql\n",
+def build_llama3_sqlcoder(request: PromptRequest, **_: str) -> Prompt:
+    lines = _instruction_lines(request)
+    examples = ""
+    if request.examples:
+        examples = "\n\nExamples of questions and their correct SQL:\n" + "".join(
+            f"Question: {e.question}\nSQL: {_statement(e.sql)}\n" for e in request.examples
+        ).rstrip("\n")
+    text = LLAMA3_SQLCODER_TEMPLATE.format(
+        question=request.question,
+        ddl=request.ddl,
+        instructions_line="\n".join(lines) + "\n" if lines else "",
+        examples_section=examples,
     )
+    return Prompt(text=text, stop=FENCED_STOPS, sql_dialect="postgres", family="llama3-sqlcoder", answer_prefix="```sql\n")
+
+
+def build_duckdb_nsql(request: PromptRequest, **_: str) -> Prompt:
+    lines = _instruction_lines(request)
+    examples = ""
+    if request.examples:
+        examples = "\nExamples:\n" + "".join(f"-- {e.question}\n{_statement(e.sql)}\n" for e in request.examples)
+    text = DUCKDB_NSQL_TEMPLATE.format(
+        question=request.question,
+        ddl=request.ddl,
+        instructions_section="\n".join(lines) + "\n" if lines else "",
+        examples_section=examples,
+    )
+    return Prompt(text=text, stop=NSQL_STOPS, sql_dialect="duckdb", family="duckdb-nsql")
 
 
 def build_chat(
@@ -91,13 +170,31 @@ def build_chat(
             hint="register it with a completion family, or use a SQLCoder model",
         )
     name = _dialect_name(request.dialect)
-    messages = [
-        {"role": "system", "content": CHAT_SYSTEM_TEMPLATE.format(dialect_name=name)},
-        {"role": "user", "content": CHAT_USER_TEMPLATE.format(dialect_name=name, ddl=request.ddl, question=request.question)},
-    ]
+    system = CHAT_SYSTEM_TEMPLATE.format(dialect_name=name)
+    notes = _note_lines(request.instructions)
+    if notes:
+        system += "\n\nNotes about this database:\n" + "\n".join(notes)
+    user = CHAT_USER_TEMPLATE.format(dialect_name=name, ddl=request.ddl, question=request.question)
+    messages = [{"role": "system", "content": system}]
+    for example in request.examples:
+        messages.append({"role": "user", "content": f"Question: {example.question}"})
+        messages.append({"role": "assistant", "content": f"```sql\n{_statement(example.sql)}\n```"})
+    if request.examples:
+        # the schema goes with the first question so the examples read as one conversation
+        messages[1]["content"] = CHAT_USER_TEMPLATE.format(dialect_name=name, ddl=request.ddl, question=request.examples[0].question)
+        user = f"Question: {request.question}"
+    messages.append({"role": "user", "content": user})
+    if request.correction is not None:
+        messages.append({"role": "assistant", "content": f"```sql\n{_statement(request.correction.sql)}\n```"})
+        messages.append({"role": "user", "content": CHAT_CORRECTION_TEMPLATE.format(error=request.correction.error.strip())})
     prefix = "```sql\n"
     text = render_chat(chat_template, messages, bos_token=bos_token, eos_token=eos_token) + prefix
     return Prompt(text=text, stop=FENCED_STOPS, sql_dialect=request.dialect, family="chat", answer_prefix=prefix)
+
+
+def answer_dialect(family: str, target_dialect: str) -> str:
+    """The SQL dialect a family's model writes: its training dialect, or the target's for chat."""
+    return {"sqlcoder": "postgres", "llama3-sqlcoder": "postgres", "duckdb-nsql": "duckdb"}.get(family, target_dialect)
 
 
 PromptBuilder = Callable[..., Prompt]
@@ -105,6 +202,7 @@ PromptBuilder = Callable[..., Prompt]
 FAMILIES: dict[str, PromptBuilder] = {
     "sqlcoder": build_sqlcoder,
     "llama3-sqlcoder": build_llama3_sqlcoder,
+    "duckdb-nsql": build_duckdb_nsql,
     "chat": build_chat,
 }
 

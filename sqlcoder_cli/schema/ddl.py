@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import SqlglotError
 
-from .introspect import Schema, Table
+from .introspect import Column, ForeignKey, Schema, Table
 
 #: dialects that fold unquoted identifiers, so mixed-case names must be quoted to be found
 _FOLDING_DIALECTS = {"postgres", "redshift", "oracle", "snowflake", "materialize", "risingwave"}
@@ -112,39 +112,98 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _render_table(table: Table, dialect: str) -> str:
+def _literal(value: str) -> str:
+    return "'" + _one_line(value).replace("'", "''") + "'"
+
+
+def table_ref(table: Table, dialect: str) -> str:
+    """The table's name as the model should write it: qualified outside the default schema."""
+    name = quote_identifier(table.name, dialect)
+    return f"{quote_identifier(table.schema, dialect)}.{name}" if table.schema else name
+
+
+#: longest default rendered in the DDL; longer ones (sequences, expressions) are noise to the model
+_MAX_DEFAULT_LEN = 24
+
+
+def _column_comment(col: Column, max_values: int) -> str:
+    parts: list[str] = []
+    if col.comment:
+        parts.append(_one_line(col.comment))
+    if col.enum_values:
+        shown = col.enum_values[:max_values]
+        more = ", ..." if len(col.enum_values) > len(shown) else ""
+        parts.append("one of " + ", ".join(_literal(v) for v in shown) + more)
+    elif col.sample_values:
+        parts.append("e.g. " + ", ".join(_literal(v) for v in col.sample_values[:max_values]))
+    return "; ".join(parts)
+
+
+def _render_table(table: Table, dialect: str, *, indexes: bool = False, max_values: int = 8) -> str:
     lines: list[str] = []
     if table.comment:
         lines.append(f"-- {_one_line(table.comment)}")
-    lines.append(f"CREATE TABLE {quote_identifier(table.name, dialect)} (")
-    n = len(table.columns)
-    for i, col in enumerate(table.columns):
+    lines.append(f"CREATE TABLE {table_ref(table, dialect)} (")
+    pk = table.primary_key
+    body: list[tuple[str, str]] = []  # (definition, trailing comment)
+    for col in table.columns:
         line = f"  {quote_identifier(col.name, dialect)} {normalize_type(col.type, dialect)}"
-        if col.primary_key:
+        if col.primary_key and len(pk) == 1:
             line += " PRIMARY KEY"
+        elif not col.nullable and not col.primary_key:
+            line += " NOT NULL"
+        if col.unique and not col.primary_key:
+            line += " UNIQUE"
+        default = (col.default or "").strip()
+        if default and len(default) <= _MAX_DEFAULT_LEN and "nextval(" not in default.lower() and not col.primary_key:
+            line += f" DEFAULT {_one_line(default)}"
+        body.append((line, _column_comment(col, max_values)))
+    if len(pk) > 1:
+        body.append(("  PRIMARY KEY (" + ", ".join(quote_identifier(c, dialect) for c in pk) + ")", ""))
+    for cols in table.unique_constraints:
+        body.append(("  UNIQUE (" + ", ".join(quote_identifier(c, dialect) for c in cols) + ")", ""))
+    n = len(body)
+    for i, (line, comment) in enumerate(body):
         if i < n - 1:
             line += ","
-        if col.comment:
-            line += f" -- {_one_line(col.comment)}"
+        if comment:
+            line += f" -- {comment}"
         lines.append(line)
     lines.append(");")
+    if indexes:
+        for idx in table.indexes:
+            cols = ", ".join(quote_identifier(c, dialect) for c in idx.columns)
+            kind = "unique index" if idx.unique else "index"
+            lines.append(f"-- {kind} {quote_identifier(idx.name, dialect)} on ({cols})")
     return "\n".join(lines)
+
+
+def _referred(schema: Schema, fk: ForeignKey, owner: Table) -> Table | None:
+    """The table a foreign key points at (same schema as ``owner`` unless it names another)."""
+    ref_schema = fk.referred_schema
+    for t in schema.tables:
+        if t.name == fk.referred_table and t.schema == ref_schema:
+            return t
+    return schema.table(f"{ref_schema}.{fk.referred_table}" if ref_schema else fk.referred_table)
 
 
 def join_hints(schema: Schema, tables: list[str] | None = None) -> list[str]:
     """``-- a.x can be joined with b.y`` lines for each foreign-key column pair among ``tables``."""
     chosen = _choose(schema, tables)
-    names = {t.name.lower() for t in chosen}
+    ids = {id(t) for t in chosen}
     hints: list[str] = []
     d = schema.dialect
     for t in chosen:
         for fk in t.foreign_keys:
-            if fk.referred_table.lower() not in names:
+            ref = _referred(schema, fk, t)
+            if ref is None or id(ref) not in ids:
                 continue
-            for col, ref in zip(fk.columns, fk.referred_columns):
+            for col, ref_col in zip(fk.columns, fk.referred_columns):
+                if t.column(col) is None or ref.column(ref_col) is None:
+                    continue
                 hint = (
-                    f"-- {quote_identifier(t.name, d)}.{quote_identifier(col, d)} can be joined with "
-                    f"{quote_identifier(fk.referred_table, d)}.{quote_identifier(ref, d)}"
+                    f"-- {table_ref(t, d)}.{quote_identifier(col, d)} can be joined with "
+                    f"{table_ref(ref, d)}.{quote_identifier(ref_col, d)}"
                 )
                 if hint not in hints:
                     hints.append(hint)
@@ -154,7 +213,7 @@ def join_hints(schema: Schema, tables: list[str] | None = None) -> list[str]:
 def _choose(schema: Schema, tables: list[str] | None) -> list[Table]:
     if tables is None:
         return list(schema.tables)
-    chosen = []
+    chosen: list[Table] = []
     for name in tables:
         t = schema.table(name)
         if t is not None and t not in chosen:
@@ -162,9 +221,14 @@ def _choose(schema: Schema, tables: list[str] | None) -> list[Table]:
     return chosen
 
 
-def render_ddl(schema: Schema, tables: list[str] | None = None) -> str:
-    """CREATE TABLE blocks for ``tables`` (all when None, in schema order), then join hints."""
-    blocks = [_render_table(t, schema.dialect) for t in _choose(schema, tables)]
+def render_ddl(schema: Schema, tables: list[str] | None = None, *, indexes: bool = False) -> str:
+    """CREATE TABLE blocks for ``tables`` (all when None, in schema order), then join hints.
+
+    Columns carry ``NOT NULL``/``UNIQUE``/short defaults inline and their comment, enum/CHECK value
+    list or sampled values as a trailing ``--`` comment; ``indexes`` adds one comment line per index
+    (off by default: it costs tokens and rarely changes the SQL a model writes).
+    """
+    blocks = [_render_table(t, schema.dialect, indexes=indexes) for t in _choose(schema, tables)]
     text = "\n\n".join(blocks)
     hints = join_hints(schema, tables)
     if hints:

@@ -126,8 +126,33 @@ def _check_node(node: exp.Expression, dialect: str) -> None:
         this = node.this
         if isinstance(this, exp.Literal) and this.is_string:
             raise _refuse(f"reading the file {this.this!r} as a table", "can read files")
-        if dialect == "duckdb" and isinstance(this, exp.Identifier) and _FILE_TABLE_RE.search(this.name):
+        # DuckDB reads 'file.csv' or "dir/x.parquet" as a table; elsewhere such a name is at best a
+        # strange table, so it is refused in every dialect: the same SQL must get the same answer
+        if isinstance(this, exp.Identifier) and (dialect == "duckdb" or this.quoted) and _FILE_TABLE_RE.search(this.name):
             raise _refuse(f"reading {this.name!r} as a table", "can read files")
+
+
+def _first_word(sql: str, dialect: str) -> str:
+    """The statement's first keyword, comments skipped ('INSTALL'), for a message that names it."""
+    from sqlglot.tokens import TokenType
+
+    try:
+        with quiet_sqlglot():
+            tokens = sqlglot.Dialect.get_or_raise(dialect or None).tokenize(sql)
+    except (SqlglotError, ValueError):
+        return ""
+    for tok in tokens:
+        if tok.token_type not in (TokenType.SEMICOLON, TokenType.L_PAREN):
+            word = tok.text.strip().upper()
+            return word if word.replace("_", "").isalpha() else ""
+    return ""
+
+
+def _not_a_query(sql: str, dialect: str, root: exp.Expression) -> UnsafeSQLError:
+    word = _first_word(sql, dialect)
+    if word and word not in ("SELECT", "WITH", "VALUES", "FROM", "TABLE"):
+        return UnsafeSQLError(f"refused: {word} statements are not queries; {ONLY}", sql=sql)
+    return UnsafeSQLError(f"refused: this is not a query (parsed as {type(root).__name__}); {ONLY}", sql=sql)
 
 
 def check_read_only(sql: str, dialect: str) -> exp.Expression:
@@ -141,8 +166,10 @@ def check_read_only(sql: str, dialect: str) -> exp.Expression:
         with quiet_sqlglot():
             parsed = sqlglot.parse(sql, read=dialect or None)
     except SqlglotError as exc:
+        word = _first_word(sql, dialect)
+        named = f"{word} statement: " if word and word not in ("SELECT", "WITH", "VALUES", "FROM") else ""
         raise UnsafeSQLError(
-            f"refused: the SQL does not parse ({first_error_line(exc)})", sql=sql
+            f"refused: {named}the SQL does not parse ({first_error_line(exc)})", sql=sql
         ) from exc
     statements = [s for s in parsed if s is not None]
     if not statements:
@@ -153,9 +180,7 @@ def check_read_only(sql: str, dialect: str) -> exp.Expression:
     for node in root.walk():
         _check_node(node, dialect)
     if not isinstance(root, _QUERY_ROOTS):
-        raise UnsafeSQLError(
-            f"refused: this is not a query (parsed as {type(root).__name__}); {ONLY}", sql=sql
-        )
+        raise _not_a_query(sql, dialect, root)
     if isinstance(root, exp.Subquery) and not isinstance(root.unnest(), _QUERY_ROOTS):
         raise UnsafeSQLError(f"refused: this is not a query; {ONLY}", sql=sql)
     return root

@@ -145,7 +145,8 @@ def _unit(node: exp.Expression | None) -> str:
 
 
 def _sql(node: exp.Expression) -> str:
-    return node.sql(dialect="sqlite")
+    """SQLite text of ``node`` with its own sub-expressions rewritten first (nested date math)."""
+    return node.transform(_sqlite_fixup).sql(dialect="sqlite")
 
 
 def _trunc_sqlite(value: exp.Expression, unit: str) -> exp.Expression | None:
@@ -212,6 +213,9 @@ def _is_date_like(node: exp.Expression) -> bool:
 
 
 def _sqlite_fixup(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.UnixToTime) and not node.args.get("scale") and not node.args.get("format"):
+        # Postgres TO_TIMESTAMP(epoch seconds)
+        return sqlglot.parse_one(f"DATETIME({_sql(node.this)}, 'unixepoch')", read="sqlite")
     if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)):
         unit = _unit(node.args.get("unit"))
         value = node.this

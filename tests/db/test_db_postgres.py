@@ -72,7 +72,7 @@ def test_introspection(pg_schema: str) -> None:
     name = schema.table("customers").column("name")  # type: ignore[union-attr]
     assert name is not None and name.comment == "full name" and not name.nullable
     ddl = render_ddl(schema)
-    assert "  name VARCHAR(40), -- full name" in ddl or "  name VARCHAR(40) -- full name" in ddl
+    assert "  name VARCHAR(40) NOT NULL -- full name; e.g. 'Ann'" in ddl
     assert "  total NUMERIC(10, 2)" in ddl
     assert "-- orders.customer_id can be joined with customers.customer_id" in ddl
 

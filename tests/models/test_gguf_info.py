@@ -63,6 +63,7 @@ def test_family_detection(tiny_gguf_path: Path) -> None:
     assert detect_family(replace(base, name="llama-3-sqlcoder-8b", eos_token="<|eot_id|>")) == "llama3-sqlcoder"
     assert detect_family(replace(base, name="Qwen2.5 Coder", chat_template="{{ x }}")) == "chat"
     assert detect_family(replace(base, name="some base model")) == "sqlcoder"
+    assert detect_family(replace(base, name="DuckDB-NSQL-7B-v0.1", chat_template="{{ x }}")) == "duckdb-nsql"
 
 
 def test_text_and_empty_files_are_not_gguf(tmp_path: Path) -> None:

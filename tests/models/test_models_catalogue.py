@@ -22,7 +22,7 @@ def test_lookup_is_case_insensitive_and_knows_the_alias() -> None:
 
 def test_entries_are_well_formed() -> None:
     names = [e.name for e in CATALOGUE]
-    assert len(names) == len(set(names)) == 5
+    assert len(names) == len(set(names)) == 6
     for entry in CATALOGUE:
         assert entry.family in FAMILIES
         assert entry.filename.endswith(".gguf") and "/" in entry.repo_id

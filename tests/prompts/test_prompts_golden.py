@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sqlcoder_cli.errors import UsageError
-from sqlcoder_cli.prompts import FAMILIES, PromptRequest, build_prompt
+from sqlcoder_cli.prompts import FAMILIES, Correction, Example, PromptRequest, build_prompt
 
 DDL = "CREATE TABLE customers (\n  customer_id INTEGER PRIMARY KEY,\n  name TEXT\n);"
 REQUEST = PromptRequest(question="How many customers are there?", ddl=DDL, dialect="sqlite")
@@ -86,7 +86,7 @@ def test_chat_family_needs_a_template() -> None:
 def test_unknown_family_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="unknown prompt family"):
         build_prompt("gpt-9", REQUEST)
-    assert set(FAMILIES) == {"sqlcoder", "llama3-sqlcoder", "chat"}
+    assert set(FAMILIES) == {"sqlcoder", "llama3-sqlcoder", "duckdb-nsql", "chat"}
 
 
 def test_templates_run_sandboxed() -> None:
@@ -95,3 +95,98 @@ def test_templates_run_sandboxed() -> None:
     evil = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
     with pytest.raises(ModelError):
         build_prompt("chat", REQUEST, chat_template=evil)
+
+
+NOTES = "revenue means sum(quantity*unit_price)\n- fiscal year starts in April"
+EXAMPLES = (Example("How many products are there?", "SELECT count(*) FROM products;"),)
+FAILED = Correction("SELECT total FROM orders", "no such column: total")
+FULL = PromptRequest(
+    question="What was the revenue?", ddl=DDL, dialect="sqlite", instructions=NOTES, examples=EXAMPLES, correction=FAILED
+)
+
+
+def test_sqlcoder_instructions_variant_is_exact() -> None:
+    assert build_prompt("sqlcoder", FULL).text == (
+        "### Task\n"
+        "Generate a SQL query to answer [QUESTION]What was the revenue?[/QUESTION]\n"
+        "\n"
+        "### Instructions\n"
+        "- revenue means sum(quantity*unit_price)\n"
+        "- fiscal year starts in April\n"
+        "- The query SELECT total FROM orders failed: no such column: total Write a corrected query.\n"
+        "\n"
+        "### Database Schema\n"
+        "The query will run on a database with the following schema:\n"
+        f"{DDL}\n"
+        "\n"
+        "### Examples\n"
+        "[QUESTION]How many products are there?[/QUESTION]\n"
+        "[SQL]\n"
+        "SELECT count(*) FROM products;\n"
+        "[/SQL]\n"
+        "\n"
+        "### Answer\n"
+        "Given the database schema, here is the SQL query that [QUESTION]What was the revenue?[/QUESTION]\n"
+        "[SQL]\n"
+    )
+
+
+def test_llama3_sqlcoder_with_instructions_is_exact() -> None:
+    request = PromptRequest(question="What was the revenue?", ddl=DDL, instructions=NOTES)
+    assert build_prompt("llama3-sqlcoder", request).text == (
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"
+        "Generate a SQL query to answer this question: `What was the revenue?`\n"
+        "- revenue means sum(quantity*unit_price)\n"
+        "- fiscal year starts in April\n"
+        "\n"
+        "DDL statements:\n"
+        f"{DDL}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+        "The following SQL query best answers the question `What was the revenue?`:\n"
+        "```sql\n"
+    )
+
+
+def test_duckdb_nsql_format_is_exact() -> None:
+    prompt = build_prompt("duckdb-nsql", REQUEST)
+    assert prompt.text == (
+        "### Instruction:\n"
+        "Your task is to generate valid duckdb SQL to answer the following question.\n"
+        "\n"
+        "### Input:\n"
+        "Here is the database schema that the SQL query will run on:\n"
+        f"{DDL}\n"
+        "\n"
+        "### Question:\n"
+        "How many customers are there?\n"
+        "\n"
+        "### Response (use duckdb shorthand if possible):\n"
+    )
+    assert prompt.sql_dialect == "duckdb"
+
+
+def test_chat_with_notes_examples_and_a_correction_is_exact() -> None:
+    text = build_prompt("chat", FULL, chat_template=CHATML).text
+    assert text == (
+        "<|im_start|>system\n"
+        "You are an expert SQLite analyst. You write one correct, read-only SQLite SELECT query that "
+        "answers the user's question about the database described below. Use only the tables and "
+        "columns in the schema. Answer with the SQL query only.\n\n"
+        "Notes about this database:\n"
+        "- revenue means sum(quantity*unit_price)\n"
+        "- fiscal year starts in April<|im_end|>\n"
+        "<|im_start|>user\n"
+        "Database schema (SQLite):\n"
+        f"{DDL}\n\n"
+        "Question: How many products are there?<|im_end|>\n"
+        "<|im_start|>assistant\n"
+        "```sql\nSELECT count(*) FROM products;\n```<|im_end|>\n"
+        "<|im_start|>user\n"
+        "Question: What was the revenue?<|im_end|>\n"
+        "<|im_start|>assistant\n"
+        "```sql\nSELECT total FROM orders;\n```<|im_end|>\n"
+        "<|im_start|>user\n"
+        "That query failed: no such column: total\n"
+        "Write a corrected query.<|im_end|>\n"
+        "<|im_start|>assistant\n"
+        "```sql\n"
+    )

@@ -14,44 +14,44 @@ from sqlcoder_cli.sql import check_read_only, transpile_sql
 DEMO_DDL = """\
 CREATE TABLE categories (
   category_id INTEGER PRIMARY KEY,
-  name TEXT,
-  parent_category_id INTEGER
+  name TEXT NOT NULL UNIQUE,
+  parent_category_id INTEGER -- NULL for top-level categories
 );
 
 CREATE TABLE customers (
   customer_id INTEGER PRIMARY KEY,
-  first_name TEXT,
-  last_name TEXT,
-  email TEXT,
-  city TEXT,
-  country TEXT,
-  signup_date DATE
+  first_name TEXT NOT NULL,
+  last_name TEXT NOT NULL,
+  email TEXT NOT NULL UNIQUE,
+  city TEXT NOT NULL,
+  country TEXT NOT NULL,
+  signup_date DATE NOT NULL -- 'YYYY-MM-DD'
 );
 
 CREATE TABLE order_items (
   order_item_id INTEGER PRIMARY KEY,
-  order_id INTEGER,
-  product_id INTEGER,
-  quantity INTEGER,
-  unit_price NUMERIC(10, 2),
-  discount REAL
+  order_id INTEGER NOT NULL,
+  product_id INTEGER NOT NULL,
+  quantity INTEGER NOT NULL,
+  unit_price NUMERIC(10, 2) NOT NULL, -- price actually charged per unit
+  discount REAL NOT NULL DEFAULT 0 -- fraction, 0.1 = 10% off
 );
 
 CREATE TABLE orders (
   order_id INTEGER PRIMARY KEY,
-  customer_id INTEGER,
-  order_date DATE,
-  status TEXT,
-  shipping_cost NUMERIC(10, 2)
+  customer_id INTEGER NOT NULL,
+  order_date DATE NOT NULL, -- 'YYYY-MM-DD'
+  status TEXT NOT NULL, -- one of 'pending', 'shipped', 'delivered', 'cancelled', 'returned'
+  shipping_cost NUMERIC(10, 2) NOT NULL DEFAULT 0
 );
 
 CREATE TABLE products (
   product_id INTEGER PRIMARY KEY,
-  name TEXT,
-  category_id INTEGER,
-  unit_price NUMERIC(10, 2),
-  stock_quantity INTEGER,
-  is_active BOOLEAN
+  name TEXT NOT NULL,
+  category_id INTEGER NOT NULL,
+  unit_price NUMERIC(10, 2) NOT NULL, -- list price in USD
+  stock_quantity INTEGER NOT NULL DEFAULT 0,
+  is_active BOOLEAN NOT NULL DEFAULT 1 -- 0 = no longer sold
 );
 
 -- categories.parent_category_id can be joined with categories.category_id

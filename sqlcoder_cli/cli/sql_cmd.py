@@ -1,0 +1,120 @@
+"""``sqlcoder sql``: run your own SQL through the same guard, limits and output as ``ask``.
+
+Why: to check what the model wrote, try a variation, or export a result, without leaving the tool
+and without giving up its safety: the statement guard (in the database's own dialect), the
+read-only connection, the time limit and Ctrl-C all apply exactly as for generated SQL.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+import typer
+
+from ..errors import ExitCode, UsageError
+from . import options
+from .render import write_result
+from .state import get_state
+
+#: formats that need the whole result in memory, so ``--all`` cannot stream them
+_WHOLE_RESULT_FORMATS = ("table", "json", "markdown")
+
+
+def _read_sql(sql: Optional[str], state: Any) -> str:
+    from_stdin = sql == "-" or (sql is None and not state.env.stdin_isatty)
+    if from_stdin:
+        text = state.env.stdin.read()
+    elif sql is None:
+        raise UsageError("no SQL given", hint='try: sqlcoder sql "SELECT COUNT(*) FROM customers"')
+    else:
+        text = sql
+    text = text.strip()
+    while text.endswith(";"):
+        text = text[:-1].rstrip()
+    if not text:
+        raise UsageError("the SQL is empty")
+    return text
+
+
+def sql_command(
+    ctx: typer.Context,
+    sql: Optional[str] = typer.Argument(
+        None, help="The SQL to run. Use '-' (or pipe it with no argument) to read it from stdin.", show_default=False
+    ),
+    db: Optional[str] = options.DbOption,
+    fmt: Optional[str] = options.FormatOption,
+    limit: Optional[int] = options.LimitOption,
+    all_rows: bool = typer.Option(
+        False, "--all", help="Stream every row (csv, tsv or jsonl only); no row limit, constant memory."
+    ),
+    timeout: Optional[float] = typer.Option(
+        None, "--timeout", min=0, help="Cancel the query after this many seconds; 0 = no limit (default: config query_timeout, 30).",
+        show_default=False,
+    ),
+) -> int:
+    """Run a read-only SQL query you wrote (refused unless it is a single read query)."""
+    state = get_state(ctx)
+    fmt = fmt or "table"
+    if all_rows and fmt in _WHOLE_RESULT_FORMATS:
+        raise UsageError(
+            f"--all cannot be used with --format {fmt}: it needs the whole result in memory",
+            hint="use --format csv, tsv or jsonl to stream every row, or --limit N",
+        )
+    if all_rows and limit is not None:
+        raise UsageError("--all and --limit contradict each other; give one of them")
+    text = _read_sql(sql, state)
+
+    from ..db.connect import open_database
+    from ..sql.guard import check_read_only
+
+    config = state.config
+    timeout_s = float(timeout) if timeout is not None else float(config.query_timeout)
+    database = open_database(db if db is not None else (config.default_db or None), timeout_s=timeout_s or None)
+    with database:
+        check_read_only(text, database.target.sqlglot_dialect)
+        out = state.env.stdout
+        started = time.perf_counter()
+        if all_rows:
+            from ..output.stream import stream_rows
+
+            columns, rows = database.iter_rows(text)
+            count = stream_rows(out, fmt, columns, rows)
+            if state.verbose:
+                state.info(f"{count} rows · query and output {time.perf_counter() - started:.3f}s")
+            return int(ExitCode.OK)
+        row_limit = limit if limit is not None else config.row_limit
+        result = database.execute(text, limit=row_limit)
+        if fmt in ("json", "jsonl"):
+            from ..output import formats
+            from ..output.values import json_value
+
+            payload = {
+                "sql": text,
+                "columns": list(result.columns),
+                "rows": [[json_value(v) for v in row] for row in result.rows],
+                "row_count": result.row_count,
+                "truncated": result.truncated,
+                "db": database.target.display,
+                "timings": {"execute_s": round(result.elapsed_s, 4)},
+            }
+            if fmt == "json":
+                formats.write_json(out, payload)
+            else:
+                formats.write_jsonl_line(out, payload)
+        else:
+            write_result(state, fmt, result.columns, result.rows)
+        if result.truncated:
+            state.warn(
+                f"showing the first {result.row_count} rows; the result has more "
+                "(raise --limit, or use --all with --format csv/tsv/jsonl)"
+            )
+        elif fmt == "table" and not state.quiet:
+            state.info(f"{result.row_count} row{'s' if result.row_count != 1 else ''}")
+        if state.verbose:
+            state.info(f"query {result.elapsed_s:.3f}s on {database.target.display}")
+    return int(ExitCode.OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sql")(sql_command)

@@ -1,0 +1,181 @@
+"""Bounded execution on real databases: time limit, Ctrl-C, streaming, credentials."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sqlcoder_cli.db import open_database
+from sqlcoder_cli.errors import DatabaseError, ExitCode, QueryCancelledError, QueryTimeoutError
+
+PG_URL = os.environ.get("SQLCODER_TEST_PG_URL")
+
+#: a query that would run for far more than 60 seconds on each backend
+LONG = {
+    "sqlite": "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT COUNT(*) FROM c",
+    "duckdb": "SELECT SUM(a.range * b.range) FROM range(2000000) a, range(2000000) b",
+    "postgresql": "SELECT pg_sleep(60)",
+}
+
+
+@pytest.fixture(params=["sqlite", "duckdb", "postgresql"])
+def spec(request: pytest.FixtureRequest, sqlite_file: Path, duckdb_file: Path) -> tuple[str, str]:
+    backend = request.param
+    if backend == "sqlite":
+        return backend, str(sqlite_file)
+    if backend == "duckdb":
+        return backend, str(duckdb_file)
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("SQLCODER_TEST_PG_URL is not set (CI must provide it)")
+        pytest.skip("SQLCODER_TEST_PG_URL is not set")
+    return backend, PG_URL
+
+
+def test_time_limit_kills_a_long_query_quickly(spec: tuple[str, str]) -> None:
+    backend, where = spec
+    with open_database(where, timeout_s=0.3) as db:
+        start = time.monotonic()
+        with pytest.raises(QueryTimeoutError) as info:
+            db.execute(LONG[backend])
+        elapsed = time.monotonic() - start
+        assert elapsed < 1.0, f"{backend}: control came back after {elapsed:.2f} s"
+        assert "time limit" in str(info.value)
+        assert db.execute("SELECT 1 AS one").rows == [(1,)]
+
+
+def _sigint_after(delay: float) -> threading.Timer:
+    timer = threading.Timer(delay, lambda: signal.pthread_kill(threading.main_thread().ident, signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_ctrl_c_cancels_the_query_and_keeps_the_database(spec: tuple[str, str]) -> None:
+    backend, where = spec
+    with open_database(where, timeout_s=120) as db:
+        db.execute("SELECT 1")  # connect first: the measured time is the query's
+        timer = _sigint_after(0.5)
+        start = time.monotonic()
+        try:
+            with pytest.raises(QueryCancelledError) as info:
+                db.execute(LONG[backend])
+        finally:
+            timer.cancel()
+        elapsed = time.monotonic() - start - 0.5
+        assert elapsed < 1.0, f"{backend}: control came back {elapsed:.2f} s after Ctrl-C"
+        assert info.value.exit_code == ExitCode.INTERRUPTED
+        assert isinstance(info.value, DatabaseError)
+        assert db.execute("SELECT 2 AS two").rows == [(2,)]
+    # the handler is restored: a later Ctrl-C is a plain KeyboardInterrupt again
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_during_a_stream(spec: tuple[str, str]) -> None:
+    backend, where = spec
+    slow = {
+        "sqlite": "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT n FROM c",
+        "duckdb": "SELECT a.range * b.range AS x FROM range(200000) a, range(200000) b ORDER BY x DESC",
+        "postgresql": "SELECT pg_sleep(60)",
+    }[backend]
+    with open_database(where, timeout_s=120) as db:
+        db.execute("SELECT 1")
+        timer = _sigint_after(0.5)
+        start = time.monotonic()
+        try:
+            with pytest.raises((QueryCancelledError, KeyboardInterrupt)):
+                columns, rows = db.iter_rows(slow)
+                for _ in rows:
+                    pass
+        finally:
+            timer.cancel()
+        assert time.monotonic() - start < 1.5
+        assert db.execute("SELECT 3 AS three").rows == [(3,)]
+
+
+def test_iter_rows_streams_in_batches(spec: tuple[str, str]) -> None:
+    backend, where = spec
+    sql = {
+        "sqlite": "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 25000) SELECT n FROM c",
+        "duckdb": "SELECT range + 1 AS n FROM range(25000)",
+        "postgresql": "SELECT n FROM generate_series(1, 25000) AS n",
+    }[backend]
+    with open_database(where) as db:
+        columns, rows = db.iter_rows(sql, batch_size=1000)
+        assert columns == ["n"]
+        total = 0
+        for i, row in enumerate(rows, start=1):
+            assert row == (i,)
+            total += 1
+        assert total == 25000
+
+
+def test_iter_rows_errors_are_clean(spec: tuple[str, str]) -> None:
+    _backend, where = spec
+    with open_database(where) as db:
+        with pytest.raises(DatabaseError) as info:
+            db.iter_rows("SELECT nope FROM nowhere_at_all")
+        assert "\n" not in str(info.value)
+        with pytest.raises(DatabaseError, match="read-only"):
+            db.execute("CREATE TABLE evil (a INT)")
+
+
+SECRET = "s3cr3t-pw"
+
+
+def _pg_url_with_password(port: int | None = None) -> str:
+    from sqlalchemy.engine import make_url
+
+    assert PG_URL
+    url = make_url(PG_URL).set(password=SECRET)
+    if port is not None:
+        url = url.set(port=port)
+    return url.render_as_string(hide_password=False)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="SQLCODER_TEST_PG_URL is not set")
+def test_password_never_in_errors_or_repr() -> None:
+    url = _pg_url_with_password()
+    assert SECRET in url
+    with open_database(url) as db:
+        assert SECRET not in repr(db) and SECRET not in repr(db.target) and SECRET not in db.target.display
+        messages = []
+        for sql in ["SELECT nope FROM nowhere", f"SELECT '{SECRET}'::int", "DELETE FROM pg_class"]:
+            with pytest.raises(DatabaseError) as info:
+                db.execute(sql)
+            messages.append(str(info.value))
+        with pytest.raises(DatabaseError) as info:
+            _cols, rows = db.iter_rows(f"SELECT 1/0 AS x, '{SECRET}' AS y")
+            list(rows)
+        messages.append(str(info.value))
+        assert db.execute("SELECT 1").rows == [(1,)]
+    for message in messages:
+        assert SECRET not in message, message
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="SQLCODER_TEST_PG_URL is not set")
+def test_password_never_in_connection_errors() -> None:
+    url = _pg_url_with_password(port=_free_port())
+    with open_database(url) as db:
+        with pytest.raises(DatabaseError) as info:
+            db.execute("SELECT 1")
+        with pytest.raises(DatabaseError) as info2:
+            db.iter_rows("SELECT 1")
+    for error in (info.value, info2.value):
+        text = str(error)
+        assert SECRET not in text and "cannot connect" in text and "\n" not in text
+        assert error.__suppress_context__ and error.__cause__ is None
