@@ -62,6 +62,10 @@ class Paths:
         return self.data_dir / "models.json"
 
     @property
+    def history_file(self) -> Path:
+        return self.data_dir / "history.sqlite"
+
+    @property
     def log_dir(self) -> Path:
         """llama.cpp's own log goes here instead of the terminal."""
         return self.cache_dir / "logs"
@@ -107,6 +111,8 @@ class Config:
     memory: bool = True
     #: how many remembered examples a prompt may include
     few_shot: int = 3
+    #: log every question, SQL and outcome to history.sqlite in the data directory
+    log_history: bool = True
     paths: Paths = field(default_factory=Paths.resolve, repr=False, compare=False)
 
     @classmethod

@@ -280,22 +280,31 @@ class Session:
 
     # --- the steps ---------------------------------------------------------------------------
     def _examples(self, question: str, model_dialect: str) -> tuple[Example, ...]:
-        from .prompts import Example
-        from .sql.transpile import transpile_sql
-
         if not self.use_memory or self.config.few_shot <= 0:
             return ()
         examples = []
         for item in self.memory.similar(self.db_key, question, limit=self.config.few_shot):
-            try:  # stored in the database's dialect; shown to the model in its own
-                sql = transpile_sql(item.sql, source=self.database.target.sqlglot_dialect, target=model_dialect)
-            except SQLGenerationError:
-                continue
-            examples.append(Example(item.question, sql))
+            example = self._in_dialect(Example(item.question, item.sql), model_dialect)
+            if example is not None:
+                examples.append(example)
         return tuple(examples)
 
-    def plan_prompt(self, question: str, *, correction: Correction | None = None) -> PromptPlan:
-        """Build the prompt for ``question``: schema pruned to fit, notes, examples, correction."""
+    def _in_dialect(self, example: Example, model_dialect: str) -> Example | None:
+        """An example stored in the database's dialect, rewritten in the model's (None if it cannot be)."""
+        from .prompts import Example
+        from .sql.transpile import transpile_sql
+
+        try:
+            sql = transpile_sql(example.sql, source=self.database.target.sqlglot_dialect, target=model_dialect)
+        except SQLGenerationError:
+            return None
+        return Example(example.question, sql)
+
+    def plan_prompt(
+        self, question: str, *, correction: Correction | None = None, previous: Example | None = None
+    ) -> PromptPlan:
+        """Build the prompt for ``question``: schema pruned to fit, notes, examples, the previous
+        question (follow-ups), the failed attempt (retries)."""
         from .prompts import PromptRequest, answer_dialect, build_prompt
         from .schema.ddl import render_ddl
         from .schema.prune import prune_schema
@@ -304,7 +313,10 @@ class Session:
         family = self.model.family
         target = self.database.target.sqlglot_dialect
         notes = self.notes()
-        examples = self._examples(question, answer_dialect(family, target))
+        model_dialect = answer_dialect(family, target)
+        examples = self._examples(question, model_dialect)
+        if previous is not None:
+            previous = self._in_dialect(previous, model_dialect) or previous
 
         def build(ddl: str) -> Prompt:
             request = PromptRequest(
@@ -314,6 +326,7 @@ class Session:
                 instructions=notes,
                 examples=examples,
                 correction=correction,
+                previous=previous,
             )
             return build_prompt(
                 family, request, chat_template=info.chat_template, bos_token=info.bos_token, eos_token=info.eos_token
@@ -334,14 +347,19 @@ class Session:
         return self.plan_prompt(question).prompt
 
     def generate_sql(
-        self, question: str, *, on_token: TokenCallback | None = None, correction: Correction | None = None
+        self,
+        question: str,
+        *,
+        on_token: TokenCallback | None = None,
+        correction: Correction | None = None,
+        previous: Example | None = None,
     ) -> GeneratedSQL:
         """Ask the model once, then make its SQL safe, native and valid for the database (or raise)."""
         from .sql.extract import extract_sql
 
         if not question.strip():
             raise SQLGenerationError("the question is empty")
-        plan = self.plan_prompt(question, correction=correction)
+        plan = self.plan_prompt(question, correction=correction, previous=previous)
         prompt = plan.prompt
         generation = self.engine.generate(
             prompt.text, max_tokens=self.max_new_tokens, stop=prompt.stop, on_token=on_token
@@ -388,12 +406,15 @@ class Session:
         on_token: TokenCallback | None = None,
         review: SQLReview | None = None,
         on_retry: Callable[[FailedAttempt], None] | None = None,
+        previous: Answer | Example | None = None,
     ) -> Answer:
         """Answer ``question``: generate SQL (retrying with the error when it fails), let ``review``
-        edit it, run it."""
-        from .prompts import Correction
+        edit it, run it. ``previous`` makes it a follow-up ("only for 2023") of an earlier answer."""
+        from .prompts import Correction, Example
 
         started = time.perf_counter()
+        if isinstance(previous, Answer):
+            previous = Example(previous.question, previous.sql)
         _ = self.engine
         # the first answer after loading pays for the load, whoever triggered it
         timings = Timings(load_s=self._unreported_load_s)
@@ -404,7 +425,7 @@ class Session:
         for attempt in range(1, max_attempts + 1):
             last = attempt == max_attempts
             try:
-                generated = self.generate_sql(question, on_token=on_token, correction=correction)
+                generated = self.generate_sql(question, on_token=on_token, correction=correction, previous=previous)
             except SQLGenerationError as exc:
                 generation = getattr(exc, "generation", None)
                 if generation is not None:

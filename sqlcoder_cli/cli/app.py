@@ -49,7 +49,7 @@ def root(
 
 
 def _register_commands() -> None:
-    from . import ask_cmd, config_cmd, doctor_cmd, memory_cmd, models_cmd, notes_cmd, schema_cmd, sql_cmd
+    from . import ask_cmd, config_cmd, doctor_cmd, history_cmd, memory_cmd, models_cmd, notes_cmd, schema_cmd, sql_cmd
 
     ask_cmd.register(app)
     sql_cmd.register(app)
@@ -57,6 +57,7 @@ def _register_commands() -> None:
     app.add_typer(models_cmd.models_app, name="models")
     notes_cmd.register(app)
     memory_cmd.register(app)
+    history_cmd.register(app)
     config_cmd.register(app)
     doctor_cmd.register(app)
 

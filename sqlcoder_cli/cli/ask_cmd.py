@@ -13,6 +13,7 @@ from .render import render_answer, sql_syntax
 from .state import AppState, get_state
 
 if TYPE_CHECKING:
+    from ..history import History
     from ..pipeline import Answer, FailedAttempt, PromptPlan, Session
 
 STREAMABLE = ("csv", "tsv", "jsonl")
@@ -113,6 +114,23 @@ def _answer_one(state: AppState, session: Session, question: str, *, fmt: str, r
         )
 
 
+def _history(state: AppState, no_log: bool) -> History | None:
+    """The history log, unless --no-log or ``log_history = false``."""
+    if no_log or not state.config.log_history:
+        return None
+    from ..history import History
+
+    return History(state.config.paths.history_file)
+
+
+def _log_failure(history: History | None, session: Session, question: str, error: SqlcoderError) -> None:
+    if history is None:
+        return
+    db = session.database.target.display if session._database is not None else session.db_spec
+    model = session._model.name if session._model is not None else session.model_spec
+    history.record_failure(question, error, db=db, model=model)
+
+
 def _stream_all(state: AppState, session: Session, answer: Answer, fmt: str) -> None:
     """--all: every row of the answer's query, streamed (never all in memory)."""
     from ..output.stream import stream_rows
@@ -141,6 +159,7 @@ def ask(
     no_validate: bool = typer.Option(False, "--no-validate", help="Do not check the SQL's tables and columns against the schema."),
     no_memory: bool = typer.Option(False, "--no-memory", help="Neither use nor store remembered examples."),
     refresh_schema: bool = typer.Option(False, "--refresh-schema", help="Read the schema again instead of using the cached copy."),
+    no_log: bool = typer.Option(False, "--no-log", help="Do not write this to the history log."),
     timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, help="Seconds a query may run (default: config query_timeout, 30).", show_default=False),
     ctx_size: Optional[int] = options.CtxOption,
     threads: Optional[int] = options.ThreadsOption,
@@ -175,6 +194,7 @@ def ask(
     )
     run = not (sql_only or no_run)
     failures: list[int] = []
+    history = _history(state, no_log)
     with Session(
         config,
         db=db,
@@ -195,6 +215,7 @@ def ask(
                     _print_plan(state, session.plan_prompt(q))
                 answer = _answer_one(state, session, q, fmt=fmt, run=run, edit=edit)
             except SqlcoderError as exc:
+                _log_failure(history, session, q, exc)
                 if len(questions) == 1 or fmt != "jsonl":
                     raise
                 failures.append(int(exc.exit_code))
@@ -205,6 +226,8 @@ def ask(
                     {"question": q, "error": str(exc), "exit_code": int(exc.exit_code), "sql": getattr(exc, "sql", None)},
                 )
                 continue
+            if history is not None:
+                history.record_answer(answer, source="ask")
             if edit and answer.executed and session.remember(q, answer.sql):
                 state.info("remembered this question and its SQL as an example for later prompts")
             if show_dialect and answer.model_dialect != answer.db_dialect and answer.model_sql.strip() != answer.sql.strip():

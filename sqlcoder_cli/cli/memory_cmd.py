@@ -47,11 +47,10 @@ def list_examples(
     if not items:
         state.info("no remembered examples yet (they are stored when you run a query with --edit, or confirm one in the REPL)")
         return
-    from .render import rich_table
+    from .render import print_rows
 
     rows = [(i.id, i.db_key, i.question, " ".join(i.sql.split())) for i in items]
-    console = state.out
-    console.print(rich_table(["id", "db", "question", "sql"], rows, color=bool(console.is_terminal and console.color_system)))
+    print_rows(state, ["id", "db", "question", "sql"], rows)
 
 
 @memory_app.command("rm")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from ..errors import UsageError
+from .render import new_table, print_table, stdout_in_colour
 from .state import AppState, get_state
 
 if TYPE_CHECKING:
@@ -48,40 +49,6 @@ def _size(nbytes: int | None) -> str:
     from ..models.download import human_size
 
     return human_size(nbytes) if nbytes else "-"
-
-
-def _colour(state: AppState) -> bool:
-    console = state.out
-    return bool(console.is_terminal and console.color_system)
-
-
-def _table(state: AppState, *headers: str) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    colour = _colour(state)
-    table = Table(box=box.SIMPLE_HEAD if colour else box.ASCII2, header_style="bold" if colour else "", show_edge=colour)
-    for header in headers:
-        table.add_column(header, overflow="fold")
-    return table
-
-
-def _print_table(state: AppState, table: Any) -> None:
-    """On a terminal rich fits the table to the window; in a pipe, never wrap cells (80 columns
-    is only rich's guess there, and a folded model name is useless to grep)."""
-    console = state.out
-    if console.is_terminal:
-        console.print(table)
-        return
-    from rich.measure import Measurement
-
-    width = Measurement.get(console, console.options.update_width(10_000), table).maximum
-    previous = console.width
-    console.width = max(width, previous)  # Console.print(width=) can only narrow
-    try:
-        console.print(table, crop=False)
-    finally:
-        console.width = previous
 
 
 def _write_json(state: AppState, data: Any) -> None:
@@ -125,8 +92,8 @@ def list_models(ctx: typer.Context, fmt: str = FormatOption) -> None:
             ],
         )
         return
-    colour = _colour(state)
-    table = _table(state, "name", "size", "quant", "family", "on disk", "license")
+    colour = stdout_in_colour(state)
+    table = new_table(state, "name", "size", "quant", "family", "on disk", "license")
     for row in rows:
         mark = " (default)" if row.name == default_name else ""
         if row.on_disk:
@@ -141,7 +108,7 @@ def list_models(ctx: typer.Context, fmt: str = FormatOption) -> None:
             where.strip(),
             row.entry.license if row.entry else "(local)",
         )
-    _print_table(state, table)
+    print_table(state, table)
     if not any(r.on_disk for r in rows):
         state.info(f"no model on disk yet; download the default with: sqlcoder models pull {default_name}")
 
@@ -347,7 +314,7 @@ def info(
     if fmt == "json":
         _write_json(state, data)
         return
-    table = _table(state, "key", "value")
+    table = new_table(state, "key", "value")
     keys = [k for k in _INFO_ORDER if k in data] + [k for k in data if k not in _INFO_ORDER]
     for key in keys:
         value = data[key]
@@ -360,4 +327,4 @@ def info(
         else:
             shown = "-" if value is None else str(value)
         table.add_row(key, shown)
-    _print_table(state, table)
+    print_table(state, table)

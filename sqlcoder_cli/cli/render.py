@@ -38,16 +38,48 @@ def display_value(value: Any, *, color: bool) -> str:
     return text_value(value)
 
 
-def rich_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, color: bool) -> Any:
+def stdout_in_colour(state: AppState) -> bool:
+    console = state.out
+    return bool(console.is_terminal and console.color_system)
+
+
+def new_table(state: AppState, *headers: str) -> Any:
+    """An empty rich table in the house style (plain ASCII in a pipe)."""
     from rich import box
     from rich.table import Table
 
+    color = stdout_in_colour(state)
     table = Table(box=box.SIMPLE_HEAD if color else box.ASCII2, header_style="bold" if color else "", show_edge=color)
-    for name in columns:
-        table.add_column(str(name), overflow="fold")
+    for header in headers:
+        table.add_column(str(header), overflow="fold")
+    return table
+
+
+def print_table(state: AppState, table: Any) -> None:
+    """On a terminal rich fits the table to the window; in a pipe cells are never wrapped (80
+    columns is only rich's guess there, and folded values are useless to grep or cut)."""
+    console = state.out
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.measure import Measurement
+
+    width = Measurement.get(console, console.options.update_width(100_000), table).maximum
+    previous = console.width
+    console.width = max(width, previous)  # Console.print(width=) can only narrow
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = previous
+
+
+def print_rows(state: AppState, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Rows as a table on stdout."""
+    color = stdout_in_colour(state)
+    table = new_table(state, *columns)
     for row in rows:
         table.add_row(*(display_value(v, color=color) for v in row))
-    return table
+    print_table(state, table)
 
 
 def write_result(state: AppState, fmt: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -60,9 +92,19 @@ def write_result(state: AppState, fmt: str, columns: Sequence[str], rows: Sequen
     elif fmt == "markdown":
         formats.write_markdown(out, columns, rows)
     else:
-        console = state.out
-        console.print(rich_table(columns, rows, color=bool(console.is_terminal and console.color_system)))
+        print_rows(state, columns, rows)
     out.flush()
+
+
+def note_rows(state: AppState, fmt: str, row_count: int, truncated: bool) -> None:
+    """On stderr: the row count under a table, or a warning that the result was cut at the limit."""
+    if truncated:
+        state.warn(
+            f"showing the first {row_count} rows; the result has more "
+            "(raise --limit, or use --all with --format csv/tsv/jsonl)"
+        )
+    elif fmt == "table" and not state.quiet:
+        state.info(f"{row_count} row{'s' if row_count != 1 else ''}")
 
 
 def render_answer(state: AppState, answer: Answer, fmt: str, *, sql_only: bool) -> None:
@@ -79,12 +121,7 @@ def render_answer(state: AppState, answer: Answer, fmt: str, *, sql_only: bool) 
             print_sql(state.out, answer.sql)
         write_result(state, fmt, answer.columns, answer.rows)
     if answer.executed and fmt not in ("json", "jsonl") and not sql_only:
-        if answer.truncated:
-            state.warn(
-                f"showing the first {answer.row_count} rows; the result has more (raise --limit to see them)"
-            )
-        elif fmt == "table" and not state.quiet:
-            state.info(f"{answer.row_count} row{'s' if answer.row_count != 1 else ''}")
+        note_rows(state, fmt, answer.row_count, answer.truncated)
     if state.verbose:
         t = answer.timings
         state.info(

@@ -12,9 +12,9 @@ from typing import Any, Optional
 
 import typer
 
-from ..errors import ExitCode, UsageError
+from ..errors import ExitCode, SqlcoderError, UsageError
 from . import options
-from .render import write_result
+from .render import note_rows, write_result
 from .state import get_state
 
 #: formats that need the whole result in memory, so ``--all`` cannot stream them
@@ -48,6 +48,7 @@ def sql_command(
     all_rows: bool = typer.Option(
         False, "--all", help="Stream every row (csv, tsv or jsonl only); no row limit, constant memory."
     ),
+    no_log: bool = typer.Option(False, "--no-log", help="Do not write this to the history log."),
     timeout: Optional[float] = typer.Option(
         None, "--timeout", min=0, help="Cancel the query after this many seconds; 0 = no limit (default: config query_timeout, 30).",
         show_default=False,
@@ -71,6 +72,24 @@ def sql_command(
     config = state.config
     timeout_s = float(timeout) if timeout is not None else float(config.query_timeout)
     database = open_database(db if db is not None else (config.default_db or None), timeout_s=timeout_s or None)
+    history = None
+    if not no_log and config.log_history:
+        from ..history import History
+
+        history = History(config.paths.history_file)
+    try:
+        _run(state, database, text, fmt=fmt, limit=limit, all_rows=all_rows, history=history)
+    except SqlcoderError as exc:
+        if history is not None:
+            history.record_failure(None, exc, db=database.target.display, model=None, sql=text, source="sql")
+        raise
+    return int(ExitCode.OK)
+
+
+def _run(state: Any, database: Any, text: str, *, fmt: str, limit: Optional[int], all_rows: bool, history: Any) -> None:
+    from ..sql.guard import check_read_only
+
+    config = state.config
     with database:
         check_read_only(text, database.target.sqlglot_dialect)
         out = state.env.stdout
@@ -82,7 +101,9 @@ def sql_command(
             count = stream_rows(out, fmt, columns, rows)
             if state.verbose:
                 state.info(f"{count} rows · query and output {time.perf_counter() - started:.3f}s")
-            return int(ExitCode.OK)
+            if history is not None:
+                history.record(source="sql", outcome="ok", sql=text, db=database.target.display, row_count=count)
+            return
         row_limit = limit if limit is not None else config.row_limit
         result = database.execute(text, limit=row_limit)
         if fmt in ("json", "jsonl"):
@@ -104,16 +125,14 @@ def sql_command(
                 formats.write_jsonl_line(out, payload)
         else:
             write_result(state, fmt, result.columns, result.rows)
-        if result.truncated:
-            state.warn(
-                f"showing the first {result.row_count} rows; the result has more "
-                "(raise --limit, or use --all with --format csv/tsv/jsonl)"
-            )
-        elif fmt == "table" and not state.quiet:
-            state.info(f"{result.row_count} row{'s' if result.row_count != 1 else ''}")
+        note_rows(state, fmt, result.row_count, result.truncated)
         if state.verbose:
             state.info(f"query {result.elapsed_s:.3f}s on {database.target.display}")
-    return int(ExitCode.OK)
+        if history is not None:
+            history.record(
+                source="sql", outcome="ok", sql=text, db=database.target.display, row_count=result.row_count,
+                timings={"execute_s": round(result.elapsed_s, 4)},
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -51,6 +51,8 @@ class PromptRequest:
     examples: tuple[Example, ...] = ()
     #: the last failed attempt, if this is a retry
     correction: Correction | None = None
+    #: the previous question and its SQL, when this question follows up on it ("now by month")
+    previous: Example | None = None
 
 
 @dataclass(frozen=True)

@@ -70,15 +70,15 @@ CHAT_SYSTEM_TEMPLATE = (
     "Use only the tables and columns in the schema. Answer with the SQL query only."
 )
 
-CHAT_USER_TEMPLATE = (
-    "Database schema ({dialect_name}):\n"
-    "{ddl}\n"
-    "\n"
-    "Question: {question}"
-)
+CHAT_SCHEMA_TEMPLATE = "Database schema ({dialect_name}):\n{ddl}\n\n"
 
 CORRECTION_TEMPLATE = "The query {sql} failed: {error} Write a corrected query."
 CHAT_CORRECTION_TEMPLATE = "That query failed: {error}\nWrite a corrected query."
+FOLLOW_UP_TEMPLATE = (
+    "This question follows up on the previous question \"{question}\", which was answered with: {sql} "
+    "Change that query as the new question asks."
+)
+CHAT_FOLLOW_UP_TEMPLATE = "Follow-up question (change the previous query as asked): {question}"
 
 #: Stop strings: the end of the statement or of the answer block; ";" ends a single statement.
 SQLCODER_STOPS = ("[/SQL]", ";", "```", "\n\n\n")
@@ -101,8 +101,11 @@ def _note_lines(notes: str) -> list[str]:
 
 
 def _instruction_lines(request: PromptRequest) -> list[str]:
-    """Notes, then the failed attempt to correct, for the completion formats."""
+    """Notes, the previous question (follow-ups), then the failed attempt, for the completion formats."""
     lines = _note_lines(request.instructions)
+    if request.previous is not None:
+        sql = " ".join(request.previous.sql.split())
+        lines.append("- " + FOLLOW_UP_TEMPLATE.format(question=request.previous.question.strip(), sql=_statement(sql)))
     if request.correction is not None:
         sql = " ".join(request.correction.sql.split())
         error = " ".join(request.correction.error.split())
@@ -174,16 +177,20 @@ def build_chat(
     notes = _note_lines(request.instructions)
     if notes:
         system += "\n\nNotes about this database:\n" + "\n".join(notes)
-    user = CHAT_USER_TEMPLATE.format(dialect_name=name, ddl=request.ddl, question=request.question)
     messages = [{"role": "system", "content": system}]
-    for example in request.examples:
+    # Earlier turns (remembered examples, then the previous question of a follow-up) come first,
+    # so the whole reads as one conversation.
+    turns = [*request.examples, *([request.previous] if request.previous is not None else [])]
+    for example in turns:
         messages.append({"role": "user", "content": f"Question: {example.question}"})
         messages.append({"role": "assistant", "content": f"```sql\n{_statement(example.sql)}\n```"})
-    if request.examples:
-        # the schema goes with the first question so the examples read as one conversation
-        messages[1]["content"] = CHAT_USER_TEMPLATE.format(dialect_name=name, ddl=request.ddl, question=request.examples[0].question)
+    if request.previous is not None:
+        user = CHAT_FOLLOW_UP_TEMPLATE.format(question=request.question)
+    else:
         user = f"Question: {request.question}"
     messages.append({"role": "user", "content": user})
+    # the schema travels with the first user turn
+    messages[1]["content"] = CHAT_SCHEMA_TEMPLATE.format(dialect_name=name, ddl=request.ddl) + messages[1]["content"]
     if request.correction is not None:
         messages.append({"role": "assistant", "content": f"```sql\n{_statement(request.correction.sql)}\n```"})
         messages.append({"role": "user", "content": CHAT_CORRECTION_TEMPLATE.format(error=request.correction.error.strip())})

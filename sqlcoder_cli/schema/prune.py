@@ -22,12 +22,13 @@ overestimates by 0-16 % (see docs/schema.md), which errs on the side of fitting.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from .ddl import render_ddl
+from .ddl import _referred, _render_table, quote_identifier, render_ddl, table_ref
 from .introspect import Column, Schema, Table
 
 _PIECES = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d|\s+|[^\sA-Za-z\d]")
@@ -88,6 +89,21 @@ _STOP = set(
 )
 _SPLIT = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_]+", re.UNICODE)
 
+#: common English irregular verb forms (general language, not taken from any benchmark): a question
+#: says "sold"/"bought"/"sent" where the schema says ``sell``/``buyer``/``sender``
+_IRREGULAR = {
+    "bought": "buy", "sold": "sell", "sent": "send", "paid": "pay", "spent": "spend", "made": "make",
+    "took": "take", "taken": "take", "gave": "give", "given": "give", "wrote": "write", "written": "write",
+    "won": "win", "lost": "lose", "left": "leave", "began": "begin", "begun": "begin", "held": "hold",
+    "kept": "keep", "met": "meet", "ran": "run", "saw": "see", "seen": "see", "went": "go", "gone": "go",
+    "came": "come", "got": "get", "built": "build", "led": "lead", "lent": "lend", "read": "read",
+    "taught": "teach", "brought": "bring", "chose": "choose", "chosen": "choose", "drove": "drive",
+    "driven": "drive", "flew": "fly", "flown": "fly", "grew": "grow", "grown": "grow", "spoke": "speak",
+    "spoken": "speak", "rode": "ride", "ridden": "ride", "sang": "sing", "sung": "sing", "found": "find",
+    "told": "tell", "thought": "think", "caught": "catch", "fought": "fight", "sought": "seek",
+    "shipped": "ship", "children": "child", "people": "person", "men": "man", "women": "woman",
+}
+
 
 def stem(word: str) -> str:
     """A tiny plural/verb-form stemmer: enough to meet 'orders' with 'order' and 'cities' with 'city'."""
@@ -101,6 +117,23 @@ def stem(word: str) -> str:
     return w
 
 
+_SUFFIXES = ("ations", "ation", "ition", "ments", "ment", "ings", "ing", "ers", "ors", "ions", "ion", "ed",
+             "er", "or", "ly", "al", "ity", "ive", "ful", "ness", "e")
+
+
+def root(word: str) -> str:
+    """``stem`` plus one derivational suffix off, for matching only ('participated' ~ 'participation',
+    'sender' ~ 'send', 'successful' ~ 'success'); never below 4 letters."""
+    w = stem(word)
+    for suf in _SUFFIXES:
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            w = w[: -len(suf)]
+            break
+    if len(w) >= 5 and w[-1] == w[-2] and w[-1] not in "aeiouls":  # shipp -> ship
+        w = w[:-1]
+    return w
+
+
 def terms(text: str) -> list[str]:
     """Split identifiers and prose into stemmed lower-case terms (stop words dropped)."""
     out: list[str] = []
@@ -108,8 +141,74 @@ def terms(text: str) -> list[str]:
         low = piece.lower()
         if low in _STOP or (len(low) < 2 and not low.isdigit()):
             continue
-        out.append(stem(low))
+        out.append(stem(_IRREGULAR.get(low, low)))
     return out
+
+
+_VOWELS = set("aeiou")
+
+
+def _abbreviates(short: str, word: str) -> bool:
+    """``short`` is a consonant skeleton of ``word``: same first letter, the rest consonants that
+    occur in order ('qty' quantity, 'amt' amount, 'dt' date, 'ccy' currency, 'cnt' count)."""
+    if not (2 <= len(short) <= 4 and len(word) >= len(short) + 2 and short[0] == word[0]):
+        return False
+    if any(ch in _VOWELS or not ch.isalpha() for ch in short[1:]):
+        return False
+    i = 1
+    for ch in word[1:]:
+        if i < len(short) and ch == short[i]:
+            i += 1
+    return i == len(short)
+
+
+def term_similarity(schema_term: str, question_term: str) -> float:
+    """How well one schema term meets one question term: 1 equal, 0.9 same root, 0.6 prefix or
+    abbreviation ('cust' ~ 'customer', 'qty' ~ 'quantity'), 0.5 the question word is a prefix of the
+    schema term ('sale' ~ 'salesperson'), else 0."""
+    t, q = schema_term, question_term
+    if t == q:
+        return 1.0
+    if t.isdigit() or q.isdigit():
+        return 0.0
+    if len(t) >= 4 and len(q) >= 4 and root(t) == root(q):
+        return 0.9
+    if len(t) >= 3 and q.startswith(t):
+        return 0.6
+    if _abbreviates(t, q):
+        return 0.6
+    if len(q) >= 4 and t.startswith(q):
+        return 0.5
+    return 0.0
+
+
+# -- question features ----------------------------------------------------------------------------
+
+_MONTHS = "january february march april may june july august september october november december"
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday weekday weekend"
+_TEMPORAL = re.compile(
+    r"\b(?:date|dates|time|times|timestamp|day|days|daily|week|weeks|weekly|month|months|monthly|year|years|"
+    r"yearly|annual|annually|quarter|quarters|quarterly|hour|hours|hourly|minute|minutes|recent|recently|"
+    r"latest|earliest|oldest|newest|since|ago|before|after|until|during|past|previous|last|current|today|"
+    r"yesterday|tomorrow|now|period|duration|when|ytd|mtd|" + "|".join((_MONTHS + " " + _DAYS).split()) + r"s?)\b"
+    r"|\b(?:19|20)\d\d\b",
+    re.I,
+)
+_AGGREGATE = re.compile(
+    r"\b(?:total|totals|sum|average|avg|mean|median|count|number|how many|how much|most|least|highest|"
+    r"lowest|largest|smallest|biggest|top|max|maximum|min|minimum|ratio|percentage|percent|proportion|"
+    r"share|rate|more than|less than|greater|fewer)\b",
+    re.I,
+)
+_TEMPORAL_TYPE = re.compile(r"DATE|TIME", re.I)
+_TEMPORAL_NAME = {"date", "time", "dt", "ts", "timestamp", "datetime", "year", "month", "day", "week", "at", "on"}
+_NUMERIC_TYPE = re.compile(r"INT|REAL|NUM|DEC|FLOAT|DOUBLE|MONEY", re.I)
+
+
+def _is_temporal(col: Column, name_terms: list[str]) -> bool:
+    return bool(_TEMPORAL_TYPE.search(col.type or "")) or bool(set(name_terms) & _TEMPORAL_NAME) and not (
+        set(name_terms) & {"id", "key", "code"}
+    )
 
 
 # -- scoring --------------------------------------------------------------------------------------
@@ -133,21 +232,38 @@ def _values_in(col: Column, question_low: str) -> bool:
 
 class _Matcher:
     def __init__(self, question_terms: list[str], df: dict[str, int]) -> None:
-        self.q = set(question_terms)
+        self.q = sorted(set(question_terms))
         self.df = df
+        self._sim: dict[str, float] = {}
 
     def weight(self, term: str) -> float:
         return 1.0 / (1.0 + math.log(1 + self.df.get(term, 0)))
 
+    def similarity(self, term: str) -> float:
+        """Best similarity of a schema term to any question term (memoised)."""
+        got = self._sim.get(term)
+        if got is None:
+            got = max((term_similarity(term, q) for q in self.q), default=0.0)
+            self._sim[term] = got
+        return got
+
     def match(self, name_terms: list[str], *, idf: bool = True) -> float:
         score = 0.0
         for t in set(name_terms):
-            w = self.weight(t) if idf else 1.0
-            if t in self.q:
-                score += w
-            elif len(t) >= 3 and any(q.startswith(t) or (len(q) >= 4 and t.startswith(q)) for q in self.q):
-                score += 0.5 * w
+            sim = self.similarity(t)
+            if sim:
+                score += sim * (self.weight(t) if idf else 1.0)
         return score
+
+    def value_match(self, col: Column) -> float:
+        """Single-word known values the question names in another form ('stocks' ~ 'stock',
+        'successful' ~ 'success')."""
+        best = 0.0
+        for value in (col.enum_values or []) + (col.sample_values or []):
+            words = terms(value)
+            if len(words) == 1 and len(words[0]) >= 3 and not words[0].isdigit():
+                best = max(best, self.similarity(words[0]))
+        return best if best >= 0.6 else 0.0
 
 
 def _key_of(t: Table) -> list[str]:
@@ -159,20 +275,63 @@ def _key_of(t: Table) -> list[str]:
     return []
 
 
-def _join_keys(schema: Schema) -> dict[int, set[str]]:
-    """Columns that join: declared FK columns, PKs, and key-like names shared by several tables."""
-    keys: dict[int, set[str]] = {id(t): set(_key_of(t)) for t in schema.tables}
-    for t in schema.tables:
-        for fk in t.foreign_keys:
-            keys[id(t)].update(fk.columns)
-            ref = schema.table(fk.referred_table)
-            if ref is not None:
-                keys.setdefault(id(ref), set()).update(fk.referred_columns)
-    for t, col in _implied_pairs(schema):
-        keys[id(t)].add(col)
-    for t, col, _other in _named_references(schema):
-        keys[id(t)].add(col)
-    return keys
+class _Graph:
+    """Which columns join, and which tables are one join away (declared or inferred)."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.implied = _implied_pairs(schema)
+        self.named = _named_references(schema)
+        self.keys = self._join_keys()
+        self.neighbours = self._neighbours()
+
+    def _join_keys(self) -> dict[int, set[str]]:
+        schema = self.schema
+        keys: dict[int, set[str]] = {id(t): set(_key_of(t)) for t in schema.tables}
+        for t in schema.tables:
+            for fk in t.foreign_keys:
+                keys[id(t)].update(fk.columns)
+                ref = schema.table(fk.referred_table)
+                if ref is not None:
+                    keys.setdefault(id(ref), set()).update(fk.referred_columns)
+        for t, col in self.implied:
+            keys[id(t)].add(col)
+        for t, col, _other in self.named:
+            keys[id(t)].add(col)
+        return keys
+
+    def _neighbours(self) -> dict[int, list[Table]]:
+        """Tables one join away: declared foreign keys both ways, then implied same-name keys."""
+        schema = self.schema
+        out: dict[int, list[Table]] = {id(t): [] for t in schema.tables}
+        seen: set[tuple[int, int]] = set()
+
+        def link(a: Table, b: Table) -> None:
+            if a is b or (id(a), id(b)) in seen:
+                return
+            seen.add((id(a), id(b)))
+            seen.add((id(b), id(a)))
+            out[id(a)].append(b)
+            out[id(b)].append(a)
+
+        for t in schema.tables:
+            for fk in t.foreign_keys:
+                ref = schema.table(
+                    f"{fk.referred_schema}.{fk.referred_table}" if fk.referred_schema else fk.referred_table
+                )
+                if ref is not None:
+                    link(t, ref)
+        by_name: dict[str, list[Table]] = {}
+        for t, col in self.implied:
+            by_name.setdefault(col.lower(), []).append(t)
+        for tables in by_name.values():
+            if len(tables) <= 6:  # a name on every table ('id') links nothing in particular
+                for a in tables:
+                    for b in tables:
+                        link(a, b)
+        for t, _col, other in self.named:
+            link(t, other)
+        return out
 
 
 _KEYLIKE = re.compile(r"(id|key|code|no|num|number)$", re.I)
@@ -192,46 +351,21 @@ def _implied_pairs(schema: Schema) -> list[tuple[Table, str]]:
     ]
 
 
-def _neighbours(schema: Schema) -> dict[int, list[Table]]:
-    """Tables one join away: declared foreign keys both ways, then implied same-name keys."""
-    out: dict[int, list[Table]] = {id(t): [] for t in schema.tables}
-
-    def link(a: Table, b: Table) -> None:
-        if a is not b and b not in out[id(a)]:
-            out[id(a)].append(b)
-        if a is not b and a not in out[id(b)]:
-            out[id(b)].append(a)
-
-    for t in schema.tables:
-        for fk in t.foreign_keys:
-            ref = schema.table(f"{fk.referred_schema}.{fk.referred_table}" if fk.referred_schema else fk.referred_table)
-            if ref is not None:
-                link(t, ref)
-    by_name: dict[str, list[Table]] = {}
-    for t, col in _implied_pairs(schema):
-        by_name.setdefault(col.lower(), []).append(t)
-    for tables in by_name.values():
-        if len(tables) <= 6:  # a name on every table ('id') links nothing in particular
-            for a in tables:
-                for b in tables:
-                    link(a, b)
-    for t, _col, other in _named_references(schema):
-        link(t, other)
-    return out
-
-
 def _named_references(schema: Schema) -> list[tuple[Table, str, Table]]:
     """Undeclared foreign keys by naming convention: ``user_id`` → ``users``, ``sbTxCustId`` → ``sbCustomer``.
 
     The word before the ``id``/``key``/``code`` suffix must equal the last word of a table's name
-    or be a prefix (3+ letters) of it.
+    or be a prefix (3+ letters) of it. Indexed by last word so 500 tables stay cheap.
     """
-    found: list[tuple[Table, str, Table]] = []
-    last: list[tuple[str, str, Table]] = []
+    by_tail: dict[str, list[Table]] = {}
+    by_whole: dict[str, list[Table]] = {}
     for t in schema.tables:
         name_terms = terms(t.name)
         if name_terms:
-            last.append((name_terms[-1], "".join(name_terms), t))
+            by_tail.setdefault(name_terms[-1], []).append(t)
+            by_whole.setdefault("".join(name_terms), []).append(t)
+    tails = sorted(by_tail)
+    found: list[tuple[Table, str, Table]] = []
     for t in schema.tables:
         for c in t.columns:
             m = re.match(r"^(.*?)_?(id|key|code)$", c.name, re.I)
@@ -241,11 +375,20 @@ def _named_references(schema: Schema) -> list[tuple[Table, str, Table]]:
             if not words:
                 continue
             word, joined = words[-1], "".join(words)
-            for tail, whole, other in last:
-                if other is t:
+            targets: list[Table] = list(by_whole.get(joined, []))
+            if len(word) >= 3:
+                i = bisect.bisect_left(tails, word)
+                while i < len(tails) and tails[i].startswith(word):
+                    targets.extend(by_tail[tails[i]])
+                    i += 1
+            else:
+                targets.extend(by_tail.get(word, []))
+            done: set[int] = set()
+            for other in sorted(targets, key=lambda x: schema.tables.index(x) if len(schema.tables) < 64 else 0):
+                if other is t or id(other) in done:
                     continue
-                if joined == whole or word == tail or (len(word) >= 3 and tail.startswith(word)):
-                    found.append((t, c.name, other))
+                done.add(id(other))
+                found.append((t, c.name, other))
     return found
 
 
@@ -253,29 +396,126 @@ def _score(schema: Schema, question: str, notes: str) -> list[_Scored]:
     text = f"{question}\n{notes}" if notes else question
     q_terms = terms(text)
     q_low = text.lower()
+    temporal = bool(_TEMPORAL.search(text))
+    aggregate = bool(_AGGREGATE.search(text))
     df: dict[str, int] = {}
-    for t in schema.tables:
+    col_terms: dict[tuple[int, str], list[str]] = {}
+    for i, t in enumerate(schema.tables):
         for c in t.columns:
-            for term in set(terms(c.name)):
+            ts = terms(c.name)
+            col_terms[(i, c.name)] = ts
+            for term in set(ts):
                 df[term] = df.get(term, 0) + 1
     m = _Matcher(q_terms, df)
     scored: list[_Scored] = []
     for i, t in enumerate(schema.tables):
         s = _Scored(t, i)
         name_score = m.match(terms(t.name), idf=False)
-        comment_score = m.match(terms(t.comment or ""))
+        comment_score = m.match(terms(t.comment or "")) if t.comment else 0.0
         for c in t.columns:
-            cs = 3.0 * m.match(terms(c.name)) + 1.0 * m.match(terms(c.comment or ""))
-            if _values_in(c, q_low):
-                cs += 3.0
+            names = col_terms[(i, c.name)]
+            cs = 3.0 * m.match(names)
+            if c.comment:
+                cs += m.match(terms(c.comment))
+            if c.sample_values or c.enum_values:
+                if _values_in(c, q_low):
+                    cs += 3.0
+                else:
+                    cs += 2.0 * m.value_match(c)
             s.column_scores[c.name] = cs
         best = max(s.column_scores.values(), default=0.0)
         s.score = 4.0 * name_score + comment_score + 0.5 * best + 0.1 * sum(s.column_scores.values())
+        # kind bonuses: they order a kept table's columns, they do not pick tables
+        for c in t.columns:
+            names = col_terms[(i, c.name)]
+            if temporal and _is_temporal(c, names):
+                s.column_scores[c.name] += 1.0
+            elif aggregate and _NUMERIC_TYPE.search(c.type or "") and not c.primary_key:
+                s.column_scores[c.name] += 0.25
         scored.append(s)
     return scored
 
 
+# -- token costs ----------------------------------------------------------------------------------
+
+
+class _Costs:
+    """Tokens of each table's header/footer and of each column line (with and without its sampled
+    values), counted once; a selection's cost is their sum, scaled so the whole schema's sum equals
+    the real count of the full DDL. The final DDL is always counted for real."""
+
+    def __init__(self, schema: Schema, count_tokens: Callable[[str], int], full_tokens: int) -> None:
+        self.header: dict[int, float] = {}
+        self.line: dict[tuple[int, str], float] = {}
+        self.line_bare: dict[tuple[int, str], float] = {}
+        self.hints: dict[int, list[tuple[int, float]]] = {}
+        d = schema.dialect
+        total = 0.0
+        for t in schema.tables:
+            with_samples = _render_table(t, d).split("\n")
+            bare_table = replace(t, columns=[replace(c, sample_values=None) if c.sample_values else c for c in t.columns])
+            bare = _render_table(bare_table, d).split("\n") if bare_table.columns != t.columns else with_samples
+            first = (1 if t.comment else 0) + 1
+            n = len(t.columns)
+            if len(with_samples) == len(bare) and len(with_samples) >= first + n + 1:
+                head = with_samples[:first] + with_samples[first + n :]
+                self.header[id(t)] = count_tokens("\n".join(head) + "\n\n")
+                for j, c in enumerate(t.columns):
+                    self.line[(id(t), c.name)] = count_tokens(with_samples[first + j] + "\n")
+                    self.line_bare[(id(t), c.name)] = (
+                        count_tokens(bare[first + j] + "\n") if bare is not with_samples else self.line[(id(t), c.name)]
+                    )
+            else:  # a line break inside a name: spread the table's cost evenly
+                whole = count_tokens("\n".join(with_samples) + "\n\n")
+                self.header[id(t)] = whole / (n + 1)
+                for c in t.columns:
+                    self.line[(id(t), c.name)] = self.line_bare[(id(t), c.name)] = whole / (n + 1)
+            total += self.header[id(t)] + sum(self.line[(id(t), c.name)] for c in t.columns)
+        by_key = {id(t): t for t in schema.tables}
+        for t in schema.tables:
+            for fk in t.foreign_keys:
+                ref = _referred(schema, fk, t)
+                if ref is None or id(ref) not in by_key:
+                    continue
+                for col, ref_col in zip(fk.columns, fk.referred_columns):
+                    hint = (
+                        f"-- {table_ref(t, d)}.{quote_identifier(col, d)} can be joined with "
+                        f"{table_ref(ref, d)}.{quote_identifier(ref_col, d)}\n"
+                    )
+                    cost = float(count_tokens(hint))
+                    self.hints.setdefault(id(t), []).append((id(ref), cost))
+                    if ref is not t:
+                        self.hints.setdefault(id(ref), []).append((id(t), cost))
+                    total += cost
+        self.scale = full_tokens / total if total > 0 else 1.0
+
+    def table(self, s: _Scored, cols: list[str], shown: Callable[[str], bool], kept: set[int]) -> float:
+        t = s.table
+        cost = self.header[id(t)] + sum(self.column(t, c, shown(c)) for c in cols)
+        cost += sum(c for other, c in self.hints.get(id(t), []) if other in kept or other == id(t))
+        return cost * self.scale
+
+    def column(self, t: Table, name: str, with_samples: bool) -> float:
+        return (self.line if with_samples else self.line_bare)[(id(t), name)]
+
+
 # -- selection ------------------------------------------------------------------------------------
+
+
+def _bridges(ranked: list[_Scored], neighbours: dict[int, list[Table]], by_id: dict[int, _Scored], top_n: int = 4) -> dict[int, list[_Scored]]:
+    """Tables that connect two of the best-matched tables that do not join directly (a junction
+    table such as ``writes(author_id, paper_id)``), keyed by the later table of each pair."""
+    best = [s for s in ranked if s.score > 0][:top_n]
+    out: dict[int, list[_Scored]] = {}
+    for j, b in enumerate(best):
+        for a in best[:j]:
+            nb_a = {id(x) for x in neighbours[id(a.table)]}
+            if id(b.table) in nb_a:
+                continue
+            via = [by_id[id(x)] for x in neighbours[id(b.table)] if id(x) in nb_a]
+            if via:
+                out.setdefault(id(b.table), []).append(min(via, key=lambda s: (-s.score, s.index)))
+    return out
 
 
 def prune_schema(
@@ -298,12 +538,19 @@ def prune_schema(
         return PrunedSchema(schema, full_ddl, full_tokens, [], {}, full_tokens)
 
     scored = _score(schema, question, notes)
-    keys = _join_keys(schema)
-    neighbours = _neighbours(schema)
+    graph = _Graph(schema)
+    keys, neighbours = graph.keys, graph.neighbours
     ranked = sorted(scored, key=lambda s: (-s.score, s.index))
     by_id = {id(s.table): s for s in scored}
+    costs = _Costs(schema, count_tokens, full_tokens)
+    q_low = (f"{question}\n{notes}" if notes else question).lower()
+    value_hit: set[tuple[int, str]] = {
+        (id(s.table), c.name) for s in scored for c in s.table.columns if c.sample_values and _values_in(c, q_low)
+    }
 
-    # table order: matched tables, each followed by its not-yet-listed neighbours; then the rest
+    # table order: matched tables (each followed by the junction tables that link it to a better one),
+    # then their neighbours, then the rest
+    bridges = _bridges(ranked, neighbours, by_id)
     order: list[_Scored] = []
     seen: set[int] = set()
 
@@ -315,99 +562,137 @@ def prune_schema(
     matched = [s for s in ranked if s.score > 0]
     for s in matched:
         push(s)
+        for b in bridges.get(id(s.table), []):
+            push(b)
+    core = list(order)
     for s in matched:
         for nb in sorted(neighbours[id(s.table)], key=lambda t: (-by_id[id(t)].score, by_id[id(t)].index)):
             push(by_id[id(nb)])
     for s in ranked:
         push(s)
+    near = {id(n) for m in matched for n in neighbours[id(m.table)]}
 
-    kept: dict[int, list[str]] = {}  # table id -> kept column names
-    kept_order: list[_Scored] = []
+    def essentials(s: _Scored, *, strong: bool = False) -> list[str]:
+        must = keys.get(id(s.table), set())
+        cut = 1.0 if strong else 0.0
+        cols = [c.name for c in s.table.columns if c.name in must or s.column_scores.get(c.name, 0) > cut]
+        return cols or ([s.table.columns[0].name] if s.table.columns else [])
 
-    q_low = (f"{question}\n{notes}" if notes else question).lower()
-    with_samples: set[tuple[int, str]] = {
-        (id(s.table), c.name) for s in scored for c in s.table.columns if c.sample_values and _values_in(c, q_low)
-    }
+    def select(limit: float) -> tuple[dict[int, list[str]], list[_Scored], set[tuple[int, str]]]:
+        kept: dict[int, list[str]] = {}
+        kept_order: list[_Scored] = []
+        samples = set(value_hit)
+        used = 0.0
 
-    def show(s: _Scored, c: Column) -> Column:
-        if c.sample_values and (id(s.table), c.name) not in with_samples:
-            return replace(c, sample_values=None)
-        return c
+        def shown(s: _Scored) -> Callable[[str], bool]:
+            return lambda name: (id(s.table), name) in samples
 
-    def render(selection: dict[int, list[str]], tables: list[_Scored]) -> tuple[Schema, str]:
+        def try_table(s: _Scored, cols: list[str]) -> bool:
+            nonlocal used
+            cost = costs.table(s, cols, shown(s), set(kept))
+            if used + cost <= limit or not kept_order:
+                kept[id(s.table)] = list(cols)
+                kept_order.append(s)
+                used += cost
+                return True
+            return False
+
+        def try_column(s: _Scored, name: str) -> bool:
+            nonlocal used
+            cost = costs.column(s.table, name, (id(s.table), name) in samples) * costs.scale
+            if used + cost <= limit:
+                kept[id(s.table)].append(name)
+                used += cost
+                return True
+            return False
+
+        # 1: best-matched tables and junctions with their keys and strongly matched columns
+        for s in core:
+            try_table(s, essentials(s, strong=True))
+        # 2: every other matched column of kept tables, best first
+        pending = sorted(
+            ((s, c.name) for s in kept_order for c in s.table.columns
+             if c.name not in kept[id(s.table)] and s.column_scores.get(c.name, 0) > 0),
+            key=lambda p: (-p[0].column_scores[p[1]], p[0].index, p[0].table.columns.index(p[0].table.column(p[1]))),  # type: ignore[arg-type]
+        )
+        for s, name in pending:
+            try_column(s, name)
+        # 3: neighbours of matched tables, with their keys and matched columns
+        for s in order:
+            if id(s.table) not in kept and id(s.table) in near:
+                try_table(s, essentials(s))
+        # 4: the other columns of kept tables, best table and best column first
+        for s in list(kept_order):
+            rest = [c for c in s.table.columns if c.name not in kept[id(s.table)]]
+            rest.sort(key=lambda c: (-s.column_scores.get(c.name, 0.0), s.table.columns.index(c)))
+            for c in rest:
+                try_column(s, c.name)
+        # 5: further tables, whole (or keys and matches), while they fit; a run of misses ends it
+        misses = 0
+        for s in order:
+            if id(s.table) in kept:
+                continue
+            if misses >= 12:
+                break
+            misses += 1
+            if try_table(s, [c.name for c in s.table.columns]) or try_table(s, essentials(s)):
+                misses = 0
+        # 6: sampled values back, best table first
+        for s in kept_order:
+            for name in kept[id(s.table)]:
+                key = (id(s.table), name)
+                if key in samples or not s.table.column(name).sample_values:  # type: ignore[union-attr]
+                    continue
+                extra = (costs.line[key] - costs.line_bare[key]) * costs.scale
+                if used + extra <= limit:
+                    samples.add(key)
+                    used += extra
+        return kept, kept_order, samples
+
+    def render(kept: dict[int, list[str]], kept_order: list[_Scored], samples: set[tuple[int, str]]) -> tuple[Schema, str]:
         sub_tables = []
-        for s in sorted(tables, key=lambda s: s.index):
-            names = set(selection[id(s.table)])
-            sub_tables.append(replace(s.table, columns=[show(s, c) for c in s.table.columns if c.name in names],
+        for s in sorted(kept_order, key=lambda s: s.index):
+            names = set(kept[id(s.table)])
+            cols = [
+                c if not c.sample_values or (id(s.table), c.name) in samples else replace(c, sample_values=None)
+                for c in s.table.columns
+                if c.name in names
+            ]
+            sub_tables.append(replace(s.table, columns=cols,
                                       unique_constraints=[u for u in s.table.unique_constraints if set(u) <= names]))
         sub = replace(schema, tables=sub_tables)
         return sub, render_ddl(sub)
 
-    def fits(selection: dict[int, list[str]], tables: list[_Scored]) -> bool:
-        return count_tokens(render(selection, tables)[1]) <= budget_tokens
-
-    def essentials(s: _Scored) -> list[str]:
-        must = keys.get(id(s.table), set())
-        return [c.name for c in s.table.columns if c.name in must or s.column_scores.get(c.name, 0) > 0]
-
-    # phase 1: matched tables and their neighbours, with key and matched columns
-    near = {id(n) for m in matched for n in neighbours[id(m.table)]}
-    first_pass = [s for s in order if s.score > 0 or id(s.table) in near]
-    for s in first_pass:
-        cols = essentials(s) or [s.table.columns[0].name] if s.table.columns else []
-        trial = dict(kept)
-        trial[id(s.table)] = cols
-        if fits(trial, kept_order + [s]) or not kept_order:
-            kept, kept_order = trial, kept_order + [s]
-
-    # phase 2: the other columns of kept tables, best table and best column first
-    def fill_columns(tables: list[_Scored]) -> None:
-        nonlocal kept
-        for s in tables:
-            rest = [c for c in s.table.columns if c.name not in kept[id(s.table)]]
-            rest.sort(key=lambda c: (-s.column_scores.get(c.name, 0.0), s.table.columns.index(c)))
-            for c in rest:
-                trial = dict(kept)
-                trial[id(s.table)] = kept[id(s.table)] + [c.name]
-                if fits(trial, kept_order):
-                    kept = trial
-
-    fill_columns(list(kept_order))
-
-    # phase 3: further tables, whole, while they fit (give up after a run of misses: the budget is full)
-    misses = 0
-    for s in order:
-        if id(s.table) in kept:
-            continue
-        if misses >= 12:
+    # the per-line sum is an estimate: count the result for real and tighten (or loosen) the limit
+    best: tuple[int, Schema, str, dict[int, list[str]]] | None = None
+    fallback: tuple[int, Schema, str, dict[int, list[str]]] | None = None
+    limit = float(budget_tokens)
+    tried: set[int] = set()
+    for _ in range(6):
+        kept, kept_order, samples = select(limit)
+        sub, ddl = render(kept, kept_order, samples)
+        real = count_tokens(ddl)
+        if real <= budget_tokens:
+            if best is None or real > best[0]:
+                best = (real, sub, ddl, kept)
+            if budget_tokens - real <= max(2, budget_tokens // 100):
+                break
+            step = budget_tokens - real
+        else:
+            if fallback is None or real < fallback[0]:
+                fallback = (real, sub, ddl, kept)
+            step = budget_tokens - real - 1
+        limit += step
+        if int(limit) in tried:
             break
-        misses += 1
-        trial = dict(kept)
-        trial[id(s.table)] = [c.name for c in s.table.columns]
-        if fits(trial, kept_order + [s]):
-            kept, kept_order = trial, kept_order + [s]
-            misses = 0
-            continue
-        cols = essentials(s)
-        if cols:
-            trial[id(s.table)] = cols
-            if fits(trial, kept_order + [s]):
-                kept, kept_order = trial, kept_order + [s]
-                misses = 0
-
-    # phase 4: sampled values back, best table first, while they fit
-    for s in kept_order:
-        for c in s.table.columns:
-            if c.sample_values and c.name in kept[id(s.table)] and (id(s.table), c.name) not in with_samples:
-                with_samples.add((id(s.table), c.name))
-                if not fits(kept, kept_order):
-                    with_samples.discard((id(s.table), c.name))
-
-    sub, ddl = render(kept, kept_order)
+        tried.add(int(limit))
+    chosen = best or fallback
+    assert chosen is not None
+    tokens, sub, ddl, kept = chosen
     dropped_tables = [t.qualified_name for t in schema.tables if id(t) not in kept]
     dropped_columns = {
         t.qualified_name: [c.name for c in t.columns if c.name not in kept[id(t)]]
         for t in schema.tables
         if id(t) in kept and len(kept[id(t)]) < len(t.columns)
     }
-    return PrunedSchema(sub, ddl, count_tokens(ddl), dropped_tables, dropped_columns, full_tokens)
+    return PrunedSchema(sub, ddl, tokens, dropped_tables, dropped_columns, full_tokens)

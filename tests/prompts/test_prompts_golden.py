@@ -190,3 +190,35 @@ def test_chat_with_notes_examples_and_a_correction_is_exact() -> None:
         "<|im_start|>assistant\n"
         "```sql\n"
     )
+
+
+PREVIOUS = Example("How many orders per status?", "SELECT status, count(*) FROM orders GROUP BY status")
+
+
+def test_follow_up_in_the_sqlcoder_format_is_an_instruction() -> None:
+    request = PromptRequest(question="only for 2023", ddl=DDL, previous=PREVIOUS)
+    text = build_prompt("sqlcoder", request).text
+    assert text.startswith(
+        "### Task\nGenerate a SQL query to answer [QUESTION]only for 2023[/QUESTION]\n\n"
+        "### Instructions\n"
+        "- This question follows up on the previous question \"How many orders per status?\", which was "
+        "answered with: SELECT status, count(*) FROM orders GROUP BY status; Change that query as the new "
+        "question asks.\n\n### Database Schema\n"
+    )
+
+
+def test_follow_up_in_chat_is_the_previous_turn() -> None:
+    request = PromptRequest(question="only for 2023", ddl=DDL, previous=PREVIOUS)
+    text = build_prompt("chat", request, chat_template=CHATML).text
+    assert text.endswith(
+        "<|im_start|>user\n"
+        "Database schema (SQLite):\n"
+        f"{DDL}\n\n"
+        "Question: How many orders per status?<|im_end|>\n"
+        "<|im_start|>assistant\n"
+        "```sql\nSELECT status, count(*) FROM orders GROUP BY status;\n```<|im_end|>\n"
+        "<|im_start|>user\n"
+        "Follow-up question (change the previous query as asked): only for 2023<|im_end|>\n"
+        "<|im_start|>assistant\n"
+        "```sql\n"
+    )
