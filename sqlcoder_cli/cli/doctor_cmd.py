@@ -31,6 +31,52 @@ def _defog_sqlcoder_installed() -> str | None:
         return None
 
 
+def _free_disk(path: object) -> float:
+    from pathlib import Path
+
+    probe = Path(str(path))
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return float(shutil.disk_usage(probe).free)
+
+
+def _nvidia_vram() -> str | None:
+    """Total/free GPU memory from nvidia-smi, when there is an NVIDIA GPU."""
+    import subprocess
+
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run(
+            [exe, "--query-gpu=name,memory.total,memory.free", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.replace("\n", "; ") or None
+
+
+def _fits(model: object, free_ram: int | None, n_ctx: int) -> Check:
+    """Whether a model on disk fits in the free RAM with a typical context."""
+    from ..engine.hardware import gigabytes, memory_shortfall
+    from ..errors import ModelError
+    from ..models.gguf_info import read_gguf_info
+
+    name = getattr(model, "name", "?")
+    try:
+        needed = read_gguf_info(getattr(model, "path")).memory_needed(n_ctx)
+    except ModelError as exc:
+        return Check(f"  {name}", False, str(exc), f"sqlcoder models rm {name}, then pull or add it again")
+    if memory_shortfall(needed, free_ram):
+        return Check(
+            f"  {name}", False,
+            f"needs ≈{gigabytes(needed)} with a {n_ctx}-token context; only {gigabytes(free_ram or 0)} RAM is free",
+            "close other programs, use --ctx 2048, or a smaller quantization (sqlcoder models pull sqlcoder-7b-2:q4_k_m)",
+        )
+    return Check(f"  {name}", True, f"fits: needs ≈{gigabytes(needed)} with a {n_ctx}-token context")
+
+
 def collect_checks(db: str | None, state_config: object) -> list[Check]:
     from importlib import metadata
 
@@ -58,7 +104,11 @@ def collect_checks(db: str | None, state_config: object) -> list[Check]:
         info = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
         gpu = bool(llama_cpp.llama_supports_gpu_offload())
         checks.append(Check("llama-cpp-python", True, f"{llama_cpp.__version__}; GPU offload: {'yes' if gpu else 'no'}"))
-        checks.append(Check("llama.cpp features", True, info))
+        parts = info.replace("|", "\n").splitlines()
+        flags = [p.split("=")[0].split(":")[-1].strip() for p in parts if p.strip().endswith("= 1")]
+        backends = [b for b in ("CUDA", "METAL", "VULKAN", "BLAS", "ROCM", "HIP", "SYCL") if b in info.upper()]
+        checks.append(Check("llama.cpp features", True, ", ".join(flags) or info))
+        checks.append(Check("llama.cpp backends", True, ", ".join(["CPU", *backends])))
         if not gpu:
             checks.append(
                 Check(
@@ -76,30 +126,44 @@ def collect_checks(db: str | None, state_config: object) -> list[Check]:
             checks.append(Check(dist, True, metadata.version(dist)))
         except metadata.PackageNotFoundError:
             checks.append(Check(dist, False, "not installed", "pip install --force-reinstall sqlcoder-cli"))
-    from ..engine.hardware import physical_cores
+    from ..engine.hardware import available_memory, gigabytes, physical_cores
 
-    try:
+    free_ram = available_memory()
+    if free_ram is not None:
         import psutil
 
-        mem = psutil.virtual_memory()
-        checks.append(Check("memory", True, f"{mem.available / 1e9:.1f} GB free of {mem.total / 1e9:.1f} GB"))
-    except Exception:  # noqa: BLE001
-        pass
+        checks.append(Check("memory", True, f"{gigabytes(free_ram)} free of {gigabytes(psutil.virtual_memory().total)}"))
+    vram = _nvidia_vram()
+    if vram:
+        checks.append(Check("GPU memory", True, vram))
     checks.append(Check("threads", True, f"{physical_cores()} physical cores (default --threads)"))
     paths = config.paths
     checks.append(Check("config file", True, f"{paths.config_file}{'' if paths.config_file.exists() else ' (not created yet)'}"))
+    from ..models.download import hub_cache_dir
     from ..models.store import ModelStore
 
+    hub = hub_cache_dir()
+    free_disk = _free_disk(hub)
+    checks.append(
+        Check(
+            "disk",
+            free_disk >= 6e9,
+            f"{gigabytes(free_disk)} free for models in {hub}",
+            "" if free_disk >= 6e9 else "free some space or set HF_HOME to a larger disk; the default model needs ≈4.8 GB",
+        )
+    )
     store = ModelStore(paths)
     on_disk = [m for m in store.list_models() if m.on_disk]
     checks.append(
         Check(
             "models on disk",
             bool(on_disk),
-            ", ".join(f"{m.name} ({(m.size_bytes or 0) / 1e9:.1f} GB)" for m in on_disk) or "none",
+            ", ".join(f"{m.name} ({gigabytes(m.size_bytes or 0)})" for m in on_disk) or "none",
             "" if on_disk else f"sqlcoder models pull {config.default_model}",
         )
     )
+    for model in on_disk:
+        checks.append(_fits(model, free_ram, config.context_length or 4096))
     if db is not None or config.default_db:
         from ..db.connect import open_database
         from ..errors import SqlcoderError

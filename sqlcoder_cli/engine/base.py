@@ -22,6 +22,8 @@ class EngineOptions:
     n_gpu_layers: int = -1
     #: llama.cpp's own log lines go here instead of the terminal (None: discarded)
     log_file: Path | None = None
+    #: refuse to load a model that does not fit in free RAM (CPU only) instead of swapping
+    check_memory: bool = True
 
 
 @dataclass(frozen=True)

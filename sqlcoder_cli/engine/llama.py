@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from ..errors import ModelLoadError, UsageError
 from .base import EngineOptions, Generation, TokenCallback
-from .hardware import physical_cores
+from .hardware import available_memory, gigabytes, memory_shortfall, physical_cores
 
 #: Context used when the user sets none: enough for a few dozen tables, small enough for laptops.
 DEFAULT_MAX_CTX = 4096
@@ -91,6 +91,8 @@ class LlamaEngine:
             n_ctx = options.n_ctx
             if n_ctx <= 0:
                 n_ctx = min(self._training_context(), DEFAULT_MAX_CTX)
+            if options.check_memory and n_gpu_layers == 0:
+                self._refuse_if_too_big(n_ctx)
             self._llm = llama_cpp.Llama(
                 model_path=str(self.model_path),
                 n_ctx=n_ctx,
@@ -108,6 +110,24 @@ class LlamaEngine:
             ) from exc
         self.load_s = time.perf_counter() - started
         self.n_ctx = self._llm.n_ctx()
+
+    def _refuse_if_too_big(self, n_ctx: int) -> None:
+        """A model that does not fit in RAM swaps the machine to a crawl: say so before loading."""
+        from ..errors import ModelError
+        from ..models.gguf_info import read_gguf_info
+
+        try:
+            needed = read_gguf_info(self.model_path).memory_needed(n_ctx)
+        except ModelError:
+            return  # an unreadable header: llama.cpp's own load error says more
+        available = available_memory()
+        if memory_shortfall(needed, available):
+            raise ModelLoadError(
+                f"{self.model_path.name} needs about {gigabytes(needed)} of memory with a {n_ctx}-token "
+                f"context, but only {gigabytes(available or 0)} is free",
+                hint="use a smaller quantization (e.g. sqlcoder-7b-2:q4_k_m or qwen2.5-coder-1.5b), "
+                "a smaller --ctx, or close other programs",
+            )
 
     def _training_context(self) -> int:
         import llama_cpp

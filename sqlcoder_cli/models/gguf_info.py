@@ -57,10 +57,28 @@ class GGUFInfo:
     bos_token: str | None  # token strings: chat templates print them
     eos_token: str | None
     parameter_count: int | None = None
+    #: the transformer's shape (for the KV-cache size); None when the header does not say
+    block_count: int | None = None
+    embedding_length: int | None = None
+    head_count: int | None = None
+    head_count_kv: int | None = None
 
     @property
     def has_chat_template(self) -> bool:
         return bool(self.chat_template)
+
+    def kv_cache_bytes(self, n_ctx: int) -> int:
+        """Bytes of an f16 KV cache for ``n_ctx`` tokens (llama.cpp's default cache type)."""
+        if not (self.block_count and self.embedding_length and self.head_count):
+            # unknown shape: assume the cache is a tenth of the weights per 4k tokens
+            return int(self.size_bytes * 0.1 * n_ctx / 4096)
+        kv_heads = self.head_count_kv or self.head_count
+        kv_width = self.embedding_length * kv_heads // self.head_count
+        return 2 * self.block_count * n_ctx * kv_width * 2
+
+    def memory_needed(self, n_ctx: int) -> int:
+        """What loading with ``n_ctx`` takes: weights, KV cache, and compute buffers (~5% + 256 MB)."""
+        return int(self.size_bytes * 1.05) + self.kv_cache_bytes(n_ctx) + 256 * 1024 * 1024
 
 
 class _Cursor:
@@ -239,6 +257,10 @@ def _parse(buf: mmap.mmap, path: Path, size: int) -> GGUFInfo:
         bos_token=token("tokenizer.ggml.bos_token_id"),
         eos_token=token("tokenizer.ggml.eos_token_id"),
         parameter_count=parameter_count or None,
+        block_count=arch_int("block_count"),
+        embedding_length=arch_int("embedding_length"),
+        head_count=arch_int("attention.head_count"),
+        head_count_kv=arch_int("attention.head_count_kv"),
     )
 
 

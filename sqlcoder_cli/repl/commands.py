@@ -41,7 +41,7 @@ FOLLOW_UP_CUES = frozenset(
     "then group split break without with except plus what how filter restrict show".split()
 )
 #: "show" and "what/how" only count when followed by one of these (``what about``, ``how about``, ``show only``)
-_WEAK_CUES = {"what": {"about", "if"}, "how": {"about"}, "show": {"only", "just", "it", "that", "them", "me"},
+_WEAK_CUES = {"what": {"about", "if"}, "how": {"about"}, "show": {"only", "just", "it", "that", "them"},
               "with": {"only", "just"}}
 #: a question this short that names no table is a follow-up ("in 2023?", "for Germany")
 SHORT_FOLLOW_UP_WORDS = 4

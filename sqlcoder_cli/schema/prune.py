@@ -190,7 +190,7 @@ _TEMPORAL = re.compile(
     r"\b(?:date|dates|time|times|timestamp|day|days|daily|week|weeks|weekly|month|months|monthly|year|years|"
     r"yearly|annual|annually|quarter|quarters|quarterly|hour|hours|hourly|minute|minutes|recent|recently|"
     r"latest|earliest|oldest|newest|since|ago|before|after|until|during|past|previous|last|current|today|"
-    r"yesterday|tomorrow|now|period|duration|when|ytd|mtd|" + "|".join((_MONTHS + " " + _DAYS).split()) + r"s?)\b"
+    r"yesterday|tomorrow|now|currently|period|duration|when|ytd|mtd|" + "|".join((_MONTHS + " " + _DAYS).split()) + r"s?)\b"
     r"|\b(?:19|20)\d\d\b",
     re.I,
 )
@@ -392,6 +392,19 @@ def _named_references(schema: Schema) -> list[tuple[Table, str, Table]]:
     return found
 
 
+_LABEL_TERMS = {"name", "title", "label"}
+
+
+def _label_of(t: Table) -> list[str]:
+    """The column that names a row (``name``, ``title``, ``diag_name``, ``sbCustName``): questions
+    ask for "each program" and mean its name."""
+    for c in t.columns:
+        low = c.name.lower()
+        if (_LABEL_TERMS & set(terms(c.name)) or low.endswith(tuple(_LABEL_TERMS))) and not _NUMERIC_TYPE.search(c.type or ""):
+            return [c.name]
+    return []
+
+
 def _score(schema: Schema, question: str, notes: str) -> list[_Scored]:
     text = f"{question}\n{notes}" if notes else question
     q_terms = terms(text)
@@ -410,7 +423,8 @@ def _score(schema: Schema, question: str, notes: str) -> list[_Scored]:
     scored: list[_Scored] = []
     for i, t in enumerate(schema.tables):
         s = _Scored(t, i)
-        name_score = m.match(terms(t.name), idf=False)
+        table_terms = terms(t.name)
+        name_score = m.match(table_terms, idf=False) / math.sqrt(max(1, len(set(table_terms))))
         comment_score = m.match(terms(t.comment or "")) if t.comment else 0.0
         for c in t.columns:
             names = col_terms[(i, c.name)]
@@ -502,19 +516,45 @@ class _Costs:
 # -- selection ------------------------------------------------------------------------------------
 
 
-def _bridges(ranked: list[_Scored], neighbours: dict[int, list[Table]], by_id: dict[int, _Scored], top_n: int = 4) -> dict[int, list[_Scored]]:
-    """Tables that connect two of the best-matched tables that do not join directly (a junction
-    table such as ``writes(author_id, paper_id)``), keyed by the later table of each pair."""
-    best = [s for s in ranked if s.score > 0][:top_n]
+def _connectors(
+    core: list[_Scored], neighbours: dict[int, list[Table]], by_id: dict[int, _Scored], max_hops: int = 3
+) -> dict[int, list[_Scored]]:
+    """Tables that connect each core table to the better-ranked ones when they do not join
+    directly (a junction such as ``writes(author_id, paper_id)``): the shortest path (at most
+    ``max_hops`` joins, best-scored tables first on ties), keyed by the core table it serves."""
     out: dict[int, list[_Scored]] = {}
-    for j, b in enumerate(best):
-        for a in best[:j]:
-            nb_a = {id(x) for x in neighbours[id(a.table)]}
-            if id(b.table) in nb_a:
-                continue
-            via = [by_id[id(x)] for x in neighbours[id(b.table)] if id(x) in nb_a]
-            if via:
-                out.setdefault(id(b.table), []).append(min(via, key=lambda s: (-s.score, s.index)))
+    linked: set[int] = set()
+    for s in core:
+        if not linked or any(id(n) in linked for n in neighbours[id(s.table)]):
+            linked.add(id(s.table))
+            continue
+        parent: dict[int, int | None] = {id(s.table): None}
+        frontier = [s.table]
+        hit: int | None = None
+        for _ in range(max_hops):
+            nxt: list[Table] = []
+            for t in frontier:
+                for n in sorted(neighbours[id(t)], key=lambda x: (-by_id[id(x)].score, by_id[id(x)].index)):
+                    if id(n) in parent:
+                        continue
+                    parent[id(n)] = id(t)
+                    if id(n) in linked:
+                        hit = id(n)
+                        break
+                    nxt.append(n)
+                if hit is not None:
+                    break
+            if hit is not None or not nxt:
+                break
+            frontier = nxt
+        linked.add(id(s.table))
+        if hit is None:
+            continue
+        step = parent[hit]
+        while step is not None and step != id(s.table):
+            out.setdefault(id(s.table), []).append(by_id[step])
+            linked.add(step)
+            step = parent[step]
     return out
 
 
@@ -550,7 +590,10 @@ def prune_schema(
 
     # table order: matched tables (each followed by the junction tables that link it to a better one),
     # then their neighbours, then the rest
-    bridges = _bridges(ranked, neighbours, by_id)
+    matched = [s for s in ranked if s.score > 0]
+    top = matched[0].score if matched else 0.0
+    core_tables = [s for s in matched if s.score >= 0.3 * top][:6]
+    bridges = _connectors(core_tables, neighbours, by_id)
     order: list[_Scored] = []
     seen: set[int] = set()
 
@@ -559,12 +602,13 @@ def prune_schema(
             seen.add(id(s.table))
             order.append(s)
 
-    matched = [s for s in ranked if s.score > 0]
-    for s in matched:
-        push(s)
+    for s in core_tables:
         for b in bridges.get(id(s.table), []):
             push(b)
+        push(s)
     core = list(order)
+    for s in matched:
+        push(s)
     for s in matched:
         for nb in sorted(neighbours[id(s.table)], key=lambda t: (-by_id[id(t)].score, by_id[id(t)].index)):
             push(by_id[id(nb)])
@@ -572,8 +616,11 @@ def prune_schema(
         push(s)
     near = {id(n) for m in matched for n in neighbours[id(m.table)]}
 
+    def relevance(s: _Scored) -> float:
+        return 0.5 + 0.5 * min(1.0, s.score / top) if top > 0 else 1.0
+
     def essentials(s: _Scored, *, strong: bool = False) -> list[str]:
-        must = keys.get(id(s.table), set())
+        must = keys.get(id(s.table), set()) | set(_label_of(s.table))
         cut = 1.0 if strong else 0.0
         cols = [c.name for c in s.table.columns if c.name in must or s.column_scores.get(c.name, 0) > cut]
         return cols or ([s.table.columns[0].name] if s.table.columns else [])
@@ -613,13 +660,13 @@ def prune_schema(
         pending = sorted(
             ((s, c.name) for s in kept_order for c in s.table.columns
              if c.name not in kept[id(s.table)] and s.column_scores.get(c.name, 0) > 0),
-            key=lambda p: (-p[0].column_scores[p[1]], p[0].index, p[0].table.columns.index(p[0].table.column(p[1]))),  # type: ignore[arg-type]
+            key=lambda p: (-p[0].column_scores[p[1]] * relevance(p[0]), p[0].index, p[0].table.columns.index(p[0].table.column(p[1]))),  # type: ignore[arg-type]
         )
         for s, name in pending:
             try_column(s, name)
-        # 3: neighbours of matched tables, with their keys and matched columns
+        # 3: the other matched tables, then neighbours of matched tables, with keys and matched columns
         for s in order:
-            if id(s.table) not in kept and id(s.table) in near:
+            if id(s.table) not in kept and (s.score > 0 or id(s.table) in near):
                 try_table(s, essentials(s))
         # 4: the other columns of kept tables, best table and best column first
         for s in list(kept_order):

@@ -36,3 +36,11 @@ def test_doctor_warns_when_defogs_old_sqlcoder_is_installed(sqlcoder_home: Path,
     assert result.exit_code == 1
     monkeypatch.undo()
     assert str(site) not in sys.path
+
+
+def test_doctor_says_whether_each_model_fits(sqlcoder_home: Path, tiny_gguf_path: Path) -> None:
+    assert invoke("models", "add", str(tiny_gguf_path), "--name", "tiny").exit_code == 0
+    result = invoke("doctor")
+    assert "models on disk: tiny" in result.stdout
+    assert "tiny: fits: needs" in result.stdout
+    assert "llama.cpp backends: CPU" in result.stdout

@@ -97,3 +97,19 @@ def test_dev_model_writes_sql(dev_model: Path) -> None:
         result = engine.generate(prompt.text, stop=prompt.stop, max_tokens=64)
     assert "count" in result.text.lower() and "customers" in result.text.lower()
     assert result.finish_reason in {"stop", "eos"}
+
+
+def test_memory_estimate_and_shortfall(tiny_gguf_path: Path, dev_model: Path) -> None:
+    from sqlcoder_cli.engine.hardware import memory_shortfall
+    from sqlcoder_cli.models.gguf_info import read_gguf_info
+
+    info = read_gguf_info(dev_model)
+    # Qwen2.5-0.5B: 24 layers, 2 of 14 heads for K/V of width 896 -> 128; f16 K and V
+    assert info.kv_cache_bytes(4096) == 2 * 24 * 4096 * 128 * 2
+    needed = info.memory_needed(4096)
+    assert info.size_bytes < needed < info.size_bytes + 400_000_000
+    assert memory_shortfall(needed, needed + 1) == 0
+    assert memory_shortfall(needed, 1_000) == needed - 1_000
+    assert memory_shortfall(needed, None) == 0
+    tiny = read_gguf_info(tiny_gguf_path)
+    assert tiny.block_count and tiny.kv_cache_bytes(256) > 0
