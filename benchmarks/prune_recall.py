@@ -111,6 +111,7 @@ class DbResult:
     questions: int = 0
     kept_all: int = 0
     pruned_tokens_sum: int = 0
+    max_over_budget: int = -10**9
     misses: list[dict[str, Any]] | None = None
 
     @property
@@ -146,6 +147,7 @@ def evaluate(sql_eval_dir: Path, ratio: float = 1 / 3) -> dict[str, Any]:
         missing = [sorted(opts) for opts in reqs if not (opts & kept)]
         r.questions += 1
         r.pruned_tokens_sum += pruned.tokens
+        r.max_over_budget = max(r.max_over_budget, pruned.tokens - r.budget)
         if missing:
             assert r.misses is not None
             r.misses.append({"id": q["id"], "question": q["question"], "missing": missing})
@@ -177,6 +179,7 @@ def evaluate(sql_eval_dir: Path, ratio: float = 1 / 3) -> dict[str, Any]:
                 "questions": r.questions,
                 "recall": round(r.recall, 4),
                 "mean_token_ratio": round(r.token_ratio, 3),
+                "max_tokens_over_budget": r.max_over_budget,
                 "misses": r.misses,
             }
             for r in results.values()

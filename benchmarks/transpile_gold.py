@@ -205,6 +205,15 @@ def _duck_value(value: Any, typ: str) -> Any:
     return value
 
 
+def sqlite_schema(path: Path) -> dict[str, dict[str, str]]:
+    """``{table: {column: type}}`` of the SQLite file, as the CLI's introspection gives it to transpiling."""
+    from sqlcoder_cli.db import open_database
+    from sqlcoder_cli.schema import introspect
+
+    with open_database(str(path)) as db:
+        return introspect(db, sample_values=False).as_sqlglot_mapping()
+
+
 def run_sqlite(conn: sqlite3.Connection, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in conn.execute(sql).fetchall()]
 
@@ -220,6 +229,7 @@ def evaluate(data: Path) -> dict[str, Any]:
     questions = [json.loads(line) for line in (data / "questions.jsonl").read_text().splitlines() if line.strip()]
     sqlite_conns: dict[str, sqlite3.Connection] = {}
     duck_conns: dict[str, Any] = {}
+    schemas: dict[str, dict[str, dict[str, str]]] = {}
     details = []
     started = time.perf_counter()
     for q in questions:
@@ -227,6 +237,7 @@ def evaluate(data: Path) -> dict[str, Any]:
         if db not in sqlite_conns:
             sqlite_conns[db] = sqlite3.connect(f"file:{data / 'dbs' / (db + '.sqlite')}?mode=ro", uri=True)
             duck_conns[db] = sqlite_to_duckdb(data / "dbs" / f"{db}.sqlite")
+            schemas[db] = sqlite_schema(data / "dbs" / f"{db}.sqlite")
         lite = sqlite_conns[db]
         expected = []
         for gold in q["gold"]:
@@ -238,7 +249,7 @@ def evaluate(data: Path) -> dict[str, Any]:
         row: dict[str, Any] = {"id": q["id"], "db": db, "category": q["category"]}
         for target, runner, conn in (("sqlite", run_sqlite, lite), ("duckdb", run_duckdb, duck_conns[db])):
             try:
-                sql = transpile_sql(pg, source="postgres", target=target)
+                sql = transpile_sql(pg, source="postgres", target=target, schema=schemas[db])
             except Exception as exc:  # noqa: BLE001
                 row[target] = {"ok": False, "error": f"transpile: {str(exc).splitlines()[0]}"}
                 continue

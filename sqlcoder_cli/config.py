@@ -113,6 +113,8 @@ class Config:
     few_shot: int = 3
     #: log every question, SQL and outcome to history.sqlite in the data directory
     log_history: bool = True
+    #: disk budget for saved KV states of prompt prefixes (MB); 0 turns the cache off
+    kv_cache_mb: int = 2048
     paths: Paths = field(default_factory=Paths.resolve, repr=False, compare=False)
 
     @classmethod
@@ -157,7 +159,7 @@ class Config:
             value = str(value)
         if key in ("row_limit", "query_timeout") and value < 1:
             raise ConfigError(f"{key} must be at least 1")
-        if key in ("max_retries", "few_shot") and value < 0:
+        if key in ("max_retries", "few_shot", "kv_cache_mb") and value < 0:
             raise ConfigError(f"{key} cannot be negative")
         setattr(self, key, value)
 

@@ -14,6 +14,7 @@ retries (self-correction).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from .errors import DatabaseError, Interrupted, QueryTimeoutError, SQLGeneration
 if TYPE_CHECKING:
     from .db.connect import Database
     from .db.execute import QueryResult
+    from .engine.kv_cache import KVStateCache
     from .engine.llama import LlamaEngine
     from .memory import Memory
     from .models.gguf_info import GGUFInfo
@@ -142,6 +144,8 @@ class PromptPlan:
     pruned: PrunedSchema
     notes: str
     examples: tuple[Example, ...]
+    #: the start of the prompt that does not depend on the question (its KV state is reusable)
+    stable_prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,9 @@ class Session:
         validate: bool | None = None,
         use_memory: bool | None = None,
         refresh_schema: bool = False,
+        prune: bool = True,
+        value_hints: bool = True,
+        use_notes: bool = True,
     ) -> None:
         self.config = config or Config.load()
         self.db_spec = db if db is not None else (self.config.default_db or None)
@@ -192,7 +199,12 @@ class Session:
         self.validate = self.config.validate if validate is None else validate
         self.use_memory = self.config.memory if use_memory is None else use_memory
         self.refresh_schema = refresh_schema
+        #: ablation switches (``sqlcoder eval`` measures what each stage adds)
+        self.prune = prune
+        self.value_hints = value_hints
+        self.use_notes = use_notes
         self.schema_from_cache = False
+        self._prompt_schema: Schema | None = None
         self._database: Database | None = None
         self._schema: Schema | None = None
         self._model: LocalModel | None = None
@@ -254,6 +266,15 @@ class Session:
         return self._engine
 
     @property
+    def state_cache(self) -> KVStateCache | None:
+        """Saved KV states of prompt prefixes (None when ``kv_cache_mb`` is 0)."""
+        if self.config.kv_cache_mb <= 0:
+            return None
+        from .engine.kv_cache import KVStateCache
+
+        return KVStateCache(self.config.paths.cache_dir / "kv", budget_bytes=self.config.kv_cache_mb * 1024 * 1024)
+
+    @property
     def model_loaded(self) -> bool:
         return self._engine is not None
 
@@ -265,10 +286,27 @@ class Session:
             self._memory = Memory(self.config.paths.data_dir / "memory.sqlite")
         return self._memory
 
+    @property
+    def prompt_schema(self) -> Schema:
+        """The schema as the prompt shows it: without sampled values when value hints are off."""
+        if self.value_hints:
+            return self.schema
+        if self._prompt_schema is None:
+            import copy
+
+            bare = copy.deepcopy(self.schema)
+            for table in bare.tables:
+                for column in table.columns:
+                    column.sample_values = None
+            self._prompt_schema = bare
+        return self._prompt_schema
+
     def notes(self) -> str:
         """The user's notes for this database (``sqlcoder notes edit``), or ''."""
         from .schema.notes import NotesStore
 
+        if not self.use_notes:
+            return ""
         return NotesStore(self.config.paths).get(self.db_key)
 
     def remember(self, question: str, sql: str) -> bool:
@@ -301,7 +339,12 @@ class Session:
         return Example(example.question, sql)
 
     def plan_prompt(
-        self, question: str, *, correction: Correction | None = None, previous: Example | None = None
+        self,
+        question: str,
+        *,
+        correction: Correction | None = None,
+        previous: Example | None = None,
+        instructions: str = "",
     ) -> PromptPlan:
         """Build the prompt for ``question``: schema pruned to fit, notes, examples, the previous
         question (follow-ups), the failed attempt (retries)."""
@@ -312,15 +355,15 @@ class Session:
         info = self.model_info
         family = self.model.family
         target = self.database.target.sqlglot_dialect
-        notes = self.notes()
+        notes = "\n".join(part for part in (self.notes().strip(), instructions.strip()) if part)
         model_dialect = answer_dialect(family, target)
         examples = self._examples(question, model_dialect)
         if previous is not None:
             previous = self._in_dialect(previous, model_dialect) or previous
 
-        def build(ddl: str) -> Prompt:
+        def build(ddl: str, asked: str = question) -> Prompt:
             request = PromptRequest(
-                question=question.strip(),
+                question=asked.strip(),
                 ddl=ddl,
                 dialect=target,
                 instructions=notes,
@@ -336,12 +379,19 @@ class Session:
         overhead = engine.count_tokens(build("").text)
         answer_room = min(self.max_new_tokens, max(64, engine.n_ctx // 4))
         budget = engine.n_ctx - overhead - answer_room - CONTEXT_MARGIN
-        pruned = prune_schema(self.schema, question, budget_tokens=max(budget, 1), count_tokens=engine.count_tokens, notes=notes)
+        schema = self.prompt_schema
+        if self.prune:
+            pruned = prune_schema(schema, question, budget_tokens=max(budget, 1), count_tokens=engine.count_tokens, notes=notes)
+        else:  # everything, even if it overflows the context (the engine then says so)
+            pruned = prune_schema(schema, question, budget_tokens=10**9, count_tokens=engine.count_tokens, notes=notes)
         if not pruned.dropped_tables and not any(pruned.dropped_columns.values()):
-            ddl = render_ddl(self.schema)
+            ddl = render_ddl(schema)
         else:
             ddl = pruned.ddl
-        return PromptPlan(prompt=build(ddl), pruned=pruned, notes=notes, examples=examples)
+        prompt = build(ddl)
+        other = build(ddl, "\u2063" + question).text  # differs exactly where the question starts
+        stable = os.path.commonprefix([prompt.text, other])
+        return PromptPlan(prompt=prompt, pruned=pruned, notes=notes, examples=examples, stable_prefix=stable)
 
     def build_prompt(self, question: str) -> Prompt:
         return self.plan_prompt(question).prompt
@@ -353,16 +403,22 @@ class Session:
         on_token: TokenCallback | None = None,
         correction: Correction | None = None,
         previous: Example | None = None,
+        instructions: str = "",
     ) -> GeneratedSQL:
         """Ask the model once, then make its SQL safe, native and valid for the database (or raise)."""
         from .sql.extract import extract_sql
 
         if not question.strip():
             raise SQLGenerationError("the question is empty")
-        plan = self.plan_prompt(question, correction=correction, previous=previous)
+        plan = self.plan_prompt(question, correction=correction, previous=previous, instructions=instructions)
         prompt = plan.prompt
         generation = self.engine.generate(
-            prompt.text, max_tokens=self.max_new_tokens, stop=prompt.stop, on_token=on_token
+            prompt.text,
+            max_tokens=self.max_new_tokens,
+            stop=prompt.stop,
+            on_token=on_token,
+            stable_prefix=plan.stable_prefix,
+            state_cache=self.state_cache,
         )
         try:
             model_sql = extract_sql(generation.text)
@@ -407,9 +463,11 @@ class Session:
         review: SQLReview | None = None,
         on_retry: Callable[[FailedAttempt], None] | None = None,
         previous: Answer | Example | None = None,
+        instructions: str = "",
     ) -> Answer:
         """Answer ``question``: generate SQL (retrying with the error when it fails), let ``review``
-        edit it, run it. ``previous`` makes it a follow-up ("only for 2023") of an earlier answer."""
+        edit it, run it. ``previous`` makes it a follow-up ("only for 2023") of an earlier answer;
+        ``instructions`` are added to the database's notes for this question only."""
         from .prompts import Correction, Example
 
         started = time.perf_counter()
@@ -425,7 +483,9 @@ class Session:
         for attempt in range(1, max_attempts + 1):
             last = attempt == max_attempts
             try:
-                generated = self.generate_sql(question, on_token=on_token, correction=correction, previous=previous)
+                generated = self.generate_sql(
+                    question, on_token=on_token, correction=correction, previous=previous, instructions=instructions
+                )
             except SQLGenerationError as exc:
                 generation = getattr(exc, "generation", None)
                 if generation is not None:

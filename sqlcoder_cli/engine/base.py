@@ -41,3 +41,6 @@ class Generation:
     generate_s: float
     #: "stop" (a stop string), "eos" (the model ended), "length" (max_tokens reached)
     finish_reason: str
+    #: where the prompt's constant prefix came from: "memory" (still in the context), "disk"
+    #: (restored KV state), "saved" (computed now and saved for next time) or "skipped"
+    prefix_cache: str = "skipped"

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from ..errors import ModelLoadError, UsageError
 from .base import EngineOptions, Generation, TokenCallback
 from .hardware import available_memory, gigabytes, memory_shortfall, physical_cores
+from .kv_cache import KVStateCache
 
 #: Context used when the user sets none: enough for a few dozen tables, small enough for laptops.
 DEFAULT_MAX_CTX = 4096
@@ -110,6 +111,7 @@ class LlamaEngine:
             ) from exc
         self.load_s = time.perf_counter() - started
         self.n_ctx = self._llm.n_ctx()
+        self._model_id: str | None = None
 
     def _refuse_if_too_big(self, n_ctx: int) -> None:
         """A model that does not fit in RAM swaps the machine to a crawl: say so before loading."""
@@ -154,6 +156,49 @@ class LlamaEngine:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
 
+    @property
+    def model_id(self) -> str:
+        if self._model_id is None:
+            from .kv_cache import model_fingerprint
+
+            self._model_id = model_fingerprint(self.model_path)
+        return self._model_id
+
+    def _cached_prefix_len(self, tokens: list[int]) -> int:
+        """How many leading ``tokens`` the context already holds (llama-cpp-python reuses them)."""
+        llm = self._llm
+        cached = 0
+        for previous, new in zip(llm.input_ids[: llm.n_tokens], tokens):
+            if previous != new:
+                break
+            cached += 1
+        return min(cached, len(tokens) - 1)
+
+    def _use_state_cache(self, tokens: list[int], stable_prefix: str, cache: KVStateCache) -> str:
+        """Make the context hold the prompt's constant prefix: from memory, from disk, or computed
+        and saved for the next process. Returns "memory", "disk", "saved" or "skipped"."""
+        from .kv_cache import MIN_PREFIX_TOKENS
+
+        prefix_tokens = self.tokenize(stable_prefix)
+        n = 0
+        for a, b in zip(prefix_tokens, tokens):
+            if a != b:
+                break
+            n += 1
+        n = min(n, len(tokens) - 1)
+        if n < MIN_PREFIX_TOKENS:
+            return "skipped"
+        if self._cached_prefix_len(tokens) >= n:
+            return "memory"
+        prefix = tokens[:n]
+        path = cache.path_for(self.model_id, self.n_ctx, prefix)
+        llm = self._llm
+        if cache.restore(llm, path, prefix):
+            return "disk"
+        llm.reset()
+        llm.eval(prefix)
+        return "saved" if cache.save(llm, path, prefix) else "skipped"
+
     def generate(
         self,
         prompt: str,
@@ -161,8 +206,14 @@ class LlamaEngine:
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
         on_token: TokenCallback | None = None,
+        stable_prefix: str | None = None,
+        state_cache: KVStateCache | None = None,
     ) -> Generation:
-        """Greedy completion of ``prompt`` until a stop string, end of sequence or ``max_tokens``."""
+        """Greedy completion of ``prompt`` until a stop string, end of sequence or ``max_tokens``.
+
+        ``stable_prefix`` is the start of ``prompt`` that later prompts share (instructions and
+        schema); with a ``state_cache`` its KV state is restored from / saved to disk.
+        """
         import llama_cpp
 
         llm = self._llm
@@ -173,20 +224,17 @@ class LlamaEngine:
                 hint="pass a larger --ctx if the model supports it, or ask about fewer tables",
             )
         max_tokens = max(1, min(max_tokens, self.n_ctx - len(tokens)))
-        cached = 0
-        if llm.n_tokens > 0:
-            for previous, new in zip(llm.input_ids[: llm.n_tokens], tokens):
-                if previous != new:
-                    break
-                cached += 1
-            cached = min(cached, len(tokens) - 1)
+        started = time.perf_counter()
+        prefix_source = "skipped"
+        if stable_prefix and state_cache is not None:
+            prefix_source = self._use_state_cache(tokens, stable_prefix, state_cache)
+        cached = self._cached_prefix_len(tokens) if llm.n_tokens > 0 and prefix_source != "saved" else 0
 
         vocab = llm._model.vocab
         generated: list[int] = []
         text = ""
         emitted = 0
         finish_reason = "length"
-        started = time.perf_counter()
         first_token_at: float | None = None
         stream = llm.generate(tokens, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0)
         try:
@@ -224,6 +272,7 @@ class LlamaEngine:
             prompt_s=first - started,
             generate_s=finished - first,
             finish_reason=finish_reason,
+            prefix_cache=prefix_source,
         )
 
     def close(self) -> None:

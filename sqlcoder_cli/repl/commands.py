@@ -219,4 +219,4 @@ def input_is_complete(text: str) -> bool:
 
 def join_continued(text: str) -> str:
     """The submitted text with ``\\``-newline continuations joined into one line."""
-    return re.sub(r"\\[ \t]*\n", " ", text).strip()
+    return re.sub(r"[ \t]*\\[ \t]*\n[ \t]*", " ", text).strip()

@@ -5,16 +5,28 @@ hallucinates columns when the right table was cut blindly. The rules are general
 tuning:
 
 1. Words of the question (and the database notes) are split, lower-cased and stemmed
-   (``OrderItems``/``order_items``/"order items" all give ``order``, ``item``) and matched against
-   table and column names, comments and known values (sampled values, enum/CHECK lists). Terms that
-   occur in many columns count less (an IDF weight), and a schema term that is a prefix of a question
-   word counts a little (``cust`` ~ "customers").
-2. Tables are ranked by their own match plus their best column's. Matched tables come first,
-   then the tables they reference or that reference them (declared foreign keys, and "implied"
-   ones: a key-like column with the same name in two tables), so a join path stays possible.
-3. Every kept table keeps its primary-key and join columns and its matched columns first; the rest
-   of the budget is filled with the remaining columns of kept tables (best-ranked table first), then
-   with more tables. Ties break on schema order, so the result is deterministic.
+   (``OrderItems``/``order_items``/"order items" all give ``order``, ``item``; common irregular verbs
+   map to their base form, "sold" -> ``sell``) and matched against table and column names, comments and
+   known values (sampled values, enum/CHECK lists; "stocks" meets the value 'stock'). A schema term
+   also meets a question word with the same root ("sender" ~ "sent", "participation" ~ "participated"),
+   as a prefix ("cust" ~ "customers") or as a consonant abbreviation ("qty", "amt", "dt"). Terms that
+   occur in many columns count less (IDF); a table name's match is divided by the square root of its
+   word count. Temporal questions (dates, years, month/day names, "last", "since", ...) favour each
+   kept table's date/time columns; aggregate questions ("total", "how many", ...) its numeric ones.
+2. The best-matched tables (score >= 0.3 x the best, at most 6) form the core; a core table that does
+   not join another core table directly brings the tables on the shortest join path (<= 3 joins) to
+   them (junction tables such as ``writes``). Joins are declared foreign keys, key-like columns with
+   the same name in a few tables, and names such as ``user_id`` -> ``users``, ``sbTxCustId`` ->
+   ``sbCustomer``.
+3. Selection, while the budget lasts: core tables with their key, join and label (``name``/``title``)
+   columns and strongly matched columns; the other matched columns of kept tables (score x table
+   relevance); the other matched tables and the neighbours of matched tables; the remaining columns
+   of kept tables; more whole tables; sampled values of unmatched columns last. Ties break on schema
+   order, so the result is deterministic.
+4. Token costs are counted once per table header and per column line and summed (scaled so the
+   whole schema's sum equals the full DDL's real count); the chosen DDL is then counted for real and
+   the selection redone with a corrected limit, so ``tokens <= budget`` holds without re-rendering
+   the DDL for every candidate.
 
 ``estimate_tokens`` is tokenizer-free; against Qwen2.5-Coder's tokenizer on the sql-eval DDLs it
 overestimates by 0-16 % (see docs/schema.md), which errs on the side of fitting.
@@ -24,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -173,6 +186,9 @@ def term_similarity(schema_term: str, question_term: str) -> float:
         return 0.0
     if len(t) >= 4 and len(q) >= 4 and root(t) == root(q):
         return 0.9
+    common = len(os.path.commonprefix([t, q]))
+    if common >= 7 and common >= min(len(t), len(q)) - 3:  # 'participated' ~ 'participation'
+        return 0.8
     if len(t) >= 3 and q.startswith(t):
         return 0.6
     if _abbreviates(t, q):
@@ -629,6 +645,7 @@ def prune_schema(
         kept: dict[int, list[str]] = {}
         kept_order: list[_Scored] = []
         samples = set(value_hit)
+        added: list[tuple[str, int, str]] = []  # what was added, in order: ("table"|"column"|"values", table, column)
         used = 0.0
 
         def shown(s: _Scored) -> Callable[[str], bool]:
@@ -637,9 +654,15 @@ def prune_schema(
         def try_table(s: _Scored, cols: list[str]) -> bool:
             nonlocal used
             cost = costs.table(s, cols, shown(s), set(kept))
+            if cost > budget_tokens and not kept_order:  # the best table must stay: its keys alone, bare
+                must = keys.get(id(s.table), set())
+                cols = [c for c in cols if c in must] or cols[:1]
+                samples.difference_update({(id(s.table), c) for c in cols})
+                cost = costs.table(s, cols, shown(s), set(kept))
             if used + cost <= limit or not kept_order:
                 kept[id(s.table)] = list(cols)
                 kept_order.append(s)
+                added.append(("table", id(s.table), ""))
                 used += cost
                 return True
             return False
@@ -649,6 +672,7 @@ def prune_schema(
             cost = costs.column(s.table, name, (id(s.table), name) in samples) * costs.scale
             if used + cost <= limit:
                 kept[id(s.table)].append(name)
+                added.append(("column", id(s.table), name))
                 used += cost
                 return True
             return False
@@ -693,8 +717,9 @@ def prune_schema(
                 extra = (costs.line[key] - costs.line_bare[key]) * costs.scale
                 if used + extra <= limit:
                     samples.add(key)
+                    added.append(("values", id(s.table), name))
                     used += extra
-        return kept, kept_order, samples
+        return kept, kept_order, samples, added
 
     def render(kept: dict[int, list[str]], kept_order: list[_Scored], samples: set[tuple[int, str]]) -> tuple[Schema, str]:
         sub_tables = []
@@ -712,11 +737,11 @@ def prune_schema(
 
     # the per-line sum is an estimate: count the result for real and tighten (or loosen) the limit
     best: tuple[int, Schema, str, dict[int, list[str]]] | None = None
-    fallback: tuple[int, Schema, str, dict[int, list[str]]] | None = None
+    fallback: tuple[int, dict[int, list[str]], list[_Scored], set[tuple[int, str]], list[tuple[str, int, str]]] | None = None
     limit = float(budget_tokens)
     tried: set[int] = set()
     for _ in range(6):
-        kept, kept_order, samples = select(limit)
+        kept, kept_order, samples, added = select(limit)
         sub, ddl = render(kept, kept_order, samples)
         real = count_tokens(ddl)
         if real <= budget_tokens:
@@ -727,15 +752,29 @@ def prune_schema(
             step = budget_tokens - real
         else:
             if fallback is None or real < fallback[0]:
-                fallback = (real, sub, ddl, kept)
+                fallback = (real, kept, kept_order, samples, added)
             step = budget_tokens - real - 1
         limit += step
         if int(limit) in tried:
             break
         tried.add(int(limit))
-    chosen = best or fallback
-    assert chosen is not None
-    tokens, sub, ddl, kept = chosen
+    if best is None:  # every estimate overshot: take back the last additions until it fits
+        assert fallback is not None
+        real, kept, kept_order, samples, added = fallback
+        sub, ddl = render(kept, kept_order, samples)
+        while real > budget_tokens and len(added) > 1:
+            kind, tid, name = added.pop()
+            if kind == "values":
+                samples.discard((tid, name))
+            elif kind == "column":
+                kept[tid].remove(name)
+            else:
+                del kept[tid]
+                kept_order = [s for s in kept_order if id(s.table) != tid]
+            sub, ddl = render(kept, kept_order, samples)
+            real = count_tokens(ddl)
+        best = (real, sub, ddl, kept)
+    tokens, sub, ddl, kept = best
     dropped_tables = [t.qualified_name for t in schema.tables if id(t) not in kept]
     dropped_columns = {
         t.qualified_name: [c.name for c in t.columns if c.name not in kept[id(t)]]

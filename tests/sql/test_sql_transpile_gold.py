@@ -31,6 +31,6 @@ def test_transpiled_postgres_gold_matches(sql_eval_dir: Path) -> None:
     summary = _benchmark().evaluate(sql_eval_dir)
     rates = {t: summary["targets"][t]["rate"] for t in ("sqlite", "duckdb")}
     assert rates["duckdb"] >= 0.95, rates
-    # target 0.95; measured 0.908: what is left needs column types (date - date) or Postgres-only
-    # functions (TO_DATE 'Month', AGE, PERCENTILE_CONT, GENERATE_SERIES) SQLite does not have
-    assert rates["sqlite"] >= 0.90, rates
+    # measured 0.968 with the schema passed; what is left is PERCENTILE_CONT (no SQLite equivalent)
+    # and questions whose SQLite gold answers differently from the Postgres gold (see docs/safety.md)
+    assert rates["sqlite"] >= 0.95, rates

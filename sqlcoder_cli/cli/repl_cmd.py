@@ -1,0 +1,80 @@
+"""``sqlcoder repl``: the interactive session (the loop itself lives in :mod:`sqlcoder_cli.repl`)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+
+from . import options
+from .state import get_state
+
+
+def repl(
+    ctx: typer.Context,
+    db: Optional[str] = options.DbOption,
+    model: Optional[str] = options.ModelOption,
+    fmt: Optional[str] = options.FormatOption,
+    limit: Optional[int] = options.LimitOption,
+    no_memory: bool = typer.Option(False, "--no-memory", help="Neither use nor store remembered examples."),
+    ctx_size: Optional[int] = options.CtxOption,
+    threads: Optional[int] = options.ThreadsOption,
+    gpu_layers: Optional[int] = options.GpuLayersOption,
+) -> int:
+    """An interactive session: ask, review and edit the SQL, run it, ask follow-ups. The model loads once.
+
+    Type a question, SQL (SELECT/WITH ...) to run as is, or a meta-command (\\help lists them).
+    On a terminal, the generated SQL comes back in an editable run> prompt: Enter runs it, Ctrl-X
+    Ctrl-E opens $EDITOR, Ctrl-R regenerates, Ctrl-C cancels. With input from a pipe, each line is
+    handled in turn and generated SQL runs as written.
+    """
+    state = get_state(ctx)
+    from ..engine.base import EngineOptions
+    from ..pipeline import Session
+    from ..repl.app import Repl, ScriptUI, TerminalUI
+    from ..repl.completion import ReplCompleter
+
+    config = state.config
+    engine_options = EngineOptions(
+        n_ctx=ctx_size if ctx_size is not None else config.context_length,
+        n_threads=threads if threads is not None else config.threads,
+        n_gpu_layers=gpu_layers if gpu_layers is not None else config.gpu_layers,
+        log_file=config.paths.log_dir / "llama.log",
+    )
+
+    def make_session(*, db: Optional[str], model: Optional[str], row_limit: Optional[int] = None) -> Session:
+        return Session(
+            config,
+            db=db,
+            model=model,
+            engine_options=engine_options,
+            row_limit=row_limit,
+            use_memory=False if no_memory else None,
+        )
+
+    session = make_session(db=db, model=model, row_limit=limit)
+    shell = Repl(state, session, make_session=make_session, fmt=fmt or "table")
+    try:
+        env = state.env
+        if env.stdin_isatty and env.stdout_isatty:
+            holder: dict[str, Any] = {}
+            _ = session.database  # a bad --db is an error before any prompt appears
+            shell.ui = TerminalUI(
+                completer=ReplCompleter(lambda: holder["repl"].session.schema),
+                history_path=shell.history_path(),
+                color=env.color_for(True),
+            )
+            holder["repl"] = shell
+        else:
+            shell.ui = ScriptUI(env.stdin)
+        shell.start()
+        return shell.loop()
+    finally:
+        shell.close()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``repl`` to the app (once; calling it again is harmless)."""
+    if any(getattr(c, "name", None) == "repl" for c in app.registered_commands):
+        return
+    app.command("repl")(repl)

@@ -1,0 +1,385 @@
+"""Run a question file through the pipeline and score it: predictions, resume, reports.
+
+One :class:`~sqlcoder_cli.pipeline.Session` per database, all sharing ONE loaded model: the first
+session loads the :class:`~sqlcoder_cli.engine.llama.LlamaEngine`; later sessions get it handed in
+through :func:`attach_engine` (it sets the session's ``_model``, ``_model_info`` and ``_engine``,
+the same attributes ``Session`` fills lazily) and :func:`detach_engine` takes it back before the
+session closes its database, so closing a session never closes the shared model. Questions are
+grouped by database so consecutive prompts share the system + schema prefix and llama.cpp reuses
+its KV cache for it.
+
+Memory (remembered examples) is always off in an evaluation: it would leak one question's answer
+into the next. Every prediction line is appended and flushed as soon as it is scored, so an
+interrupted run loses at most the question in flight, and ``resume`` skips ids already written.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SqlcoderError
+from .compare import Result, score
+from .questions import Question
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..engine.base import EngineOptions
+    from ..pipeline import Session
+
+#: rows fetched per query (predictions and gold); a result cut at this size is compared as cut
+ROW_CAP = 100_000
+
+
+@dataclass
+class EvalOptions:
+    """What runs: the model and which pipeline stages (``raw`` turns them all off)."""
+
+    model: str | None = None
+    gold: bool = False
+    raw: bool = False
+    retries: int | None = None
+    validate: bool = True
+    prune: bool = True
+    value_hints: bool = True
+    notes: bool = True
+    instructions: bool = True
+    query_timeout_s: float = 10.0
+    max_new_tokens: int | None = None
+    engine_options: EngineOptions | None = None
+
+    def session_kwargs(self) -> dict[str, Any]:
+        if self.raw:
+            return dict(max_retries=0, validate=False, prune=False, value_hints=False, use_notes=False, use_memory=False)
+        return dict(
+            max_retries=self.retries,
+            validate=self.validate,
+            prune=self.prune,
+            value_hints=self.value_hints,
+            use_notes=self.notes,
+            use_memory=False,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as they go into a report (engine options left out)."""
+        data = {k: v for k, v in asdict(self).items() if k != "engine_options"}
+        if self.raw:
+            data.update(retries=0, validate=False, prune=False, value_hints=False, notes=False)
+        return data
+
+
+@dataclass
+class Prediction:
+    id: str
+    db: str
+    question: str
+    category: str
+    sql: str | None
+    correct: bool
+    subset_correct: bool
+    attempts: int = 0
+    timings: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    row_count: int | None = None
+    failed_attempts: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def attach_engine(session: Session, donor: Session) -> None:
+    """Give ``session`` the model ``donor`` already loaded (no second load)."""
+    session._model = donor.model
+    session._model_info = donor.model_info
+    session._engine = donor.engine
+
+
+def detach_engine(session: Session) -> None:
+    """Take a shared engine back so ``session.close()`` leaves it loaded."""
+    session._engine = None
+
+
+def read_predictions(path: Path) -> list[dict[str, Any]]:
+    """The prediction lines written so far (a half-written last line is ignored)."""
+    if not path.is_file():
+        return []
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict) and "id" in obj:
+            lines.append(obj)
+    return lines
+
+
+def _result_of(query_result: Any) -> Result:
+    return Result.of(query_result.columns, query_result.rows)
+
+
+class _GoldCache:
+    """Gold results, computed once per question (all alternatives)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, list[tuple[str, Result]]] = {}
+        self.errors: dict[str, str] = {}
+
+    def get(self, question: Question, execute: Callable[[str], Any]) -> list[tuple[str, Result]]:
+        if question.id not in self._cache:
+            golds = []
+            for sql in question.gold:
+                try:
+                    golds.append((sql, _result_of(execute(sql))))
+                except SqlcoderError as exc:
+                    self.errors[question.id] = f"gold failed: {exc}"
+            self._cache[question.id] = golds
+        return self._cache[question.id]
+
+
+class Evaluator:
+    """Runs questions and appends scored prediction lines to ``out``."""
+
+    def __init__(self, config: Config, options: EvalOptions) -> None:
+        self.config = config
+        self.options = options
+        self.gold_cache = _GoldCache()
+        self.model_name = "gold" if options.gold else (options.model or config.default_model)
+        self.load_s = 0.0
+
+    # -- sessions ---------------------------------------------------------------------------------
+    def _session(self, db_path: str) -> Session:
+        from ..pipeline import Session
+
+        o = self.options
+        return Session(
+            self.config,
+            db=db_path,
+            model=o.model,
+            engine_options=o.engine_options,
+            row_limit=ROW_CAP,
+            max_new_tokens=o.max_new_tokens,
+            query_timeout_s=o.query_timeout_s,
+            **o.session_kwargs(),
+        )
+
+    def run(
+        self,
+        questions: list[Question],
+        out: Path,
+        *,
+        resume: bool = False,
+        on_start: Callable[[int, int], None] | None = None,
+        on_loaded: Callable[[], None] | None = None,
+        on_done: Callable[[Prediction], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Answer the questions not yet in ``out`` (all of them unless ``resume``); returns the
+        prediction lines of ``questions`` (old and new) in question order."""
+        out.parent.mkdir(parents=True, exist_ok=True)
+        done = {p["id"] for p in read_predictions(out)} if resume else set()
+        if not resume:
+            out.write_text("", encoding="utf-8")
+        todo = [q for q in questions if q.id not in done]
+        if on_start is not None:
+            on_start(len(questions), len(questions) - len(todo))
+        by_db: dict[str, list[Question]] = {}
+        for q in todo:
+            by_db.setdefault(q.db_path, []).append(q)
+        donor: Session | None = None
+        with out.open("a", encoding="utf-8") as sink:
+            try:
+                for db_path, items in by_db.items():
+                    if self.options.gold:
+                        self._run_gold(db_path, items, sink, on_done)
+                        continue
+                    session = self._session(db_path)
+                    try:
+                        if donor is None:
+                            _ = session.engine
+                            self.load_s = session.engine.load_s
+                            self.model_name = session.model.name
+                            donor = session
+                            if on_loaded is not None:
+                                on_loaded()
+                        else:
+                            attach_engine(session, donor)
+                        for q in items:
+                            prediction = self._ask(session, q)
+                            self._write(sink, prediction, on_done)
+                    finally:
+                        if session is not donor:
+                            detach_engine(session)
+                            session.close()
+                        else:
+                            session._database and session._database.close()
+                            session._database = None
+            finally:
+                if donor is not None:
+                    donor.close()
+        wanted = {q.id for q in questions}
+        lines = {p["id"]: p for p in read_predictions(out) if p["id"] in wanted}
+        return [lines[q.id] for q in questions if q.id in lines]
+
+    @staticmethod
+    def _write(sink: Any, prediction: Prediction, on_done: Callable[[Prediction], None] | None) -> None:
+        sink.write(json.dumps(prediction.to_dict(), ensure_ascii=False, default=str) + "\n")
+        sink.flush()
+        if on_done is not None:
+            on_done(prediction)
+
+    def _run_gold(self, db_path: str, items: list[Question], sink: Any, on_done: Any) -> None:
+        """Self-check: each question's first gold alternative is the prediction (no model)."""
+        from ..db.connect import open_database
+
+        database = open_database(db_path, timeout_s=self.options.query_timeout_s)
+        try:
+            for q in items:
+                started = time.perf_counter()
+                prediction = Prediction(q.id, q.db, q.question, q.category, q.gold[0] if q.gold else None, False, False, 0)
+                golds = self.gold_cache.get(q, lambda sql: database.execute(sql, limit=ROW_CAP))
+                if prediction.sql is None:
+                    prediction.error = "no gold SQL"
+                else:
+                    try:
+                        result = _result_of(database.execute(prediction.sql, limit=ROW_CAP))
+                        prediction.row_count = len(result.rows)
+                        prediction.correct, prediction.subset_correct = score(
+                            golds, result, question=q.question, category=q.category
+                        )
+                    except SqlcoderError as exc:
+                        prediction.error = str(exc)
+                prediction.timings = {"total_s": round(time.perf_counter() - started, 4)}
+                self._write(sink, prediction, on_done)
+        finally:
+            database.close()
+
+    def _ask(self, session: Session, q: Question) -> Prediction:
+        started = time.perf_counter()
+        prediction = Prediction(q.id, q.db, q.question, q.category, None, False, False, 0)
+        instructions = q.instructions if self.options.instructions else ""
+        try:
+            answer = session.ask(q.question, execute=True, instructions=instructions)
+        except SqlcoderError as exc:
+            prediction.sql = getattr(exc, "sql", None)
+            prediction.error = str(exc)
+            import re
+
+            counted = re.search(r"after (\d+) attempts", str(exc))
+            prediction.attempts = int(counted.group(1)) if counted else 1
+            prediction.timings = {"total_s": round(time.perf_counter() - started, 4)}
+            return prediction
+        prediction.sql = answer.sql
+        prediction.attempts = answer.attempts
+        prediction.failed_attempts = [f.to_dict() for f in answer.failed_attempts]
+        prediction.timings = answer.timings.to_dict()
+        prediction.row_count = answer.row_count
+        golds = self.gold_cache.get(q, lambda sql: session.database.execute(sql, limit=ROW_CAP))
+        if not golds:
+            prediction.error = self.gold_cache.errors.get(q.id, "no gold SQL")
+            return prediction
+        pred = Result.of(answer.columns, answer.rows)
+        prediction.correct, prediction.subset_correct = score(golds, pred, question=q.question, category=q.category)
+        return prediction
+
+
+# -- reports ------------------------------------------------------------------------------------
+
+def _bucket(lines: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    lines = list(lines)
+    n = len(lines)
+    correct = sum(1 for p in lines if p.get("correct"))
+    subset = sum(1 for p in lines if p.get("subset_correct"))
+    return {
+        "n": n,
+        "correct": correct,
+        "accuracy": round(100.0 * correct / n, 2) if n else 0.0,
+        "subset_correct": subset,
+        "subset_accuracy": round(100.0 * subset / n, 2) if n else 0.0,
+    }
+
+
+def build_report(
+    lines: list[dict[str, Any]], *, name: str, model: str, options: dict[str, Any], questions_file: str, wall_s: float | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON report: overall, per category and per database accuracy, errors, attempts, times."""
+    from datetime import datetime, timezone
+
+    by_cat: dict[str, list[dict[str, Any]]] = {}
+    by_db: dict[str, list[dict[str, Any]]] = {}
+    for p in lines:
+        by_cat.setdefault(p.get("category") or "uncategorized", []).append(p)
+        by_db.setdefault(p.get("db") or "", []).append(p)
+    totals = [float((p.get("timings") or {}).get("total_s", 0.0)) for p in lines]
+    attempts = [int(p.get("attempts") or 0) for p in lines]
+    report = {
+        "name": name,
+        "model": model,
+        "questions_file": questions_file,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "options": options,
+        "overall": _bucket(lines),
+        "categories": {c: _bucket(v) for c, v in sorted(by_cat.items())},
+        "databases": {d: _bucket(v) for d, v in sorted(by_db.items())},
+        "errors": sum(1 for p in lines if p.get("error")),
+        "retried": sum(1 for a in attempts if a > 1),
+        "mean_attempts": round(sum(attempts) / len(attempts), 3) if attempts else 0.0,
+        "seconds_per_question": round(sum(totals) / len(totals), 3) if totals else 0.0,
+        "question_seconds_total": round(sum(totals), 1),
+    }
+    if wall_s is not None:
+        report["wall_s"] = round(wall_s, 1)
+    if extra:
+        report.update(extra)
+    return report
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    o = report["overall"]
+    lines = [
+        f"# Evaluation: {report['name']}",
+        "",
+        f"- model: `{report['model']}`",
+        f"- questions: `{report['questions_file']}` ({o['n']} scored)",
+        f"- settings: `{json.dumps(report['options'], sort_keys=True)}`",
+        f"- execution accuracy: **{o['accuracy']:.1f}%** ({o['correct']}/{o['n']}); subset match {o['subset_accuracy']:.1f}%",
+        f"- errors: {report['errors']}; retried: {report['retried']}; mean attempts {report['mean_attempts']}; "
+        f"{report['seconds_per_question']} s per question",
+        "",
+        "| category | n | accuracy % | subset % |",
+        "|---|---:|---:|---:|",
+    ]
+    for cat, b in report["categories"].items():
+        lines.append(f"| {cat} | {b['n']} | {b['accuracy']:.1f} | {b['subset_accuracy']:.1f} |")
+    lines.append(f"| **overall** | {o['n']} | **{o['accuracy']:.1f}** | {o['subset_accuracy']:.1f} |")
+    lines += ["", "| database | n | accuracy % |", "|---|---:|---:|"]
+    for db, b in report["databases"].items():
+        lines.append(f"| {db} | {b['n']} | {b['accuracy']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict[str, Any], json_path: Path) -> tuple[Path, Path]:
+    """``NAME.json`` and ``NAME.md`` side by side."""
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    md = json_path.with_suffix(".md")
+    md.write_text(report_markdown(report), encoding="utf-8")
+    return json_path, md
+
+
+def compare_reports(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, int, float, float, float]]:
+    """Rows ``(category, n, accuracy A, accuracy B, B - A)``, categories of either, then overall."""
+    rows = []
+    cats = sorted(set(a.get("categories", {})) | set(b.get("categories", {})))
+    for c in cats:
+        ca = a.get("categories", {}).get(c, {})
+        cb = b.get("categories", {}).get(c, {})
+        acc_a, acc_b = float(ca.get("accuracy", 0.0)), float(cb.get("accuracy", 0.0))
+        rows.append((c, int(cb.get("n", ca.get("n", 0))), acc_a, acc_b, round(acc_b - acc_a, 2)))
+    oa, ob = a["overall"], b["overall"]
+    rows.append(("overall", int(ob["n"]), float(oa["accuracy"]), float(ob["accuracy"]), round(ob["accuracy"] - oa["accuracy"], 2)))
+    return rows

@@ -1,0 +1,942 @@
+"""The REPL loop: one line of input at a time, the model loaded once for the whole session.
+
+:class:`Repl` holds a :class:`~sqlcoder_cli.pipeline.Session` and handles a line with
+:meth:`Repl.handle` (a meta-command, SQL typed by the user, or a question — perhaps a follow-up of
+the previous answer). Reading input and letting the user review the generated SQL are the job of a
+*UI*: :class:`TerminalUI` (prompt_toolkit, on a terminal) or :class:`ScriptUI` (lines from a pipe,
+generated SQL runs as written). Tests drive :meth:`Repl.handle` in-process with a ``ScriptUI``.
+
+The model starts loading in a background thread (:class:`ModelLoader`) as soon as the REPL starts;
+the first question waits for it. Ctrl-C while the model writes or a query runs cancels that one
+step and returns to the prompt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ..errors import Interrupted, SqlcoderError, UsageError
+from .commands import META_COMMANDS, MetaCommand, help_text, input_is_complete, is_follow_up, join_continued, looks_like_sql, parse_meta
+
+if TYPE_CHECKING:
+    from ..cli.state import AppState
+    from ..engine.llama import LlamaEngine
+    from ..pipeline import Answer, FailedAttempt, Session
+
+#: what a UI's review returns instead of SQL
+REGENERATE = "\x00regenerate"
+CANCEL = "\x00cancel"
+#: rows the pager is used above when the terminal's height is unknown
+DEFAULT_PAGE_ROWS = 40
+
+SessionFactory = Callable[..., "Session"]
+
+
+class _Regenerate(Exception):
+    def __init__(self, sql: str) -> None:
+        super().__init__(sql)
+        self.sql = sql
+
+
+class _Cancelled(Exception):
+    pass
+
+
+# --- loading the model in the background --------------------------------------------------------
+class ModelLoader:
+    """Loads ``session.engine`` in a daemon thread; :meth:`wait` hands it over (or its error).
+
+    ``loads`` counts the engines actually constructed through this loader, so ``\\model`` can show
+    that a long session loaded its model once.
+    """
+
+    def __init__(self) -> None:
+        self.loads = 0
+        self.load_s = 0.0
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._session: Session | None = None
+
+    def start(self, session: Session) -> None:
+        self._session = session
+        self._error = None
+        if session.model_loaded:
+            return
+        self._thread = threading.Thread(target=self._load, args=(session,), name="sqlcoder-model-loader", daemon=True)
+        self._thread.start()
+
+    def _load(self, session: Session) -> None:
+        try:
+            was_loaded = session.model_loaded
+            started = time.perf_counter()
+            _ = session.engine
+            if not was_loaded:
+                self.loads += 1
+                self.load_s = time.perf_counter() - started
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread by wait()
+            self._error = exc
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, on_wait: Callable[[], Any] | None = None) -> LlamaEngine:
+        """The loaded engine; raises the loading error (once: the next call tries again).
+
+        Waits in short slices so Ctrl-C in the main thread stays responsive (the load goes on).
+        """
+        session = self._session
+        assert session is not None, "start() first"
+        if self.busy:
+            context = on_wait() if on_wait is not None else None
+            try:
+                if context is not None:
+                    context.__enter__()
+                while self.busy:
+                    self._thread.join(0.1)  # type: ignore[union-attr]
+            finally:
+                if context is not None:
+                    context.__exit__(None, None, None)
+        if self._error is not None:
+            error, self._error = self._error, None
+            self._thread = None
+            raise error
+        if not session.model_loaded:
+            # never started, or an earlier attempt failed: load in the foreground now
+            self._thread = None
+            self._load(session)
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+        return session.engine
+
+
+# --- user interfaces -----------------------------------------------------------------------------
+class ScriptUI:
+    """Input from a stream (a pipe or a test); generated SQL runs as written, without review."""
+
+    interactive = False
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def read(self, prompt: str) -> str:
+        lines: list[str] = []
+        for line in self._stream:
+            lines.append(line.rstrip("\n"))
+            if input_is_complete("\n".join(lines)):
+                return "\n".join(lines)
+        if lines:
+            return "\n".join(lines)
+        raise EOFError
+
+    def review(self, sql: str) -> str:
+        return sql
+
+    def set_history(self, path: Path | None) -> None:
+        pass
+
+
+class TerminalUI:
+    """prompt_toolkit prompts: ``sqlcoder>`` for input and ``run>`` with the generated SQL to edit."""
+
+    interactive = True
+
+    def __init__(self, *, completer: Any, history_path: Path | None, color: bool) -> None:
+        self._completer = completer
+        self._color = color
+        self._main: Any = None
+        self.set_history(history_path)
+        self._run = self._make_run_session()
+
+    def _style_kwargs(self) -> dict[str, Any]:
+        from prompt_toolkit.output.color_depth import ColorDepth
+
+        if not self._color:
+            return {"color_depth": ColorDepth.MONOCHROME}
+        from prompt_toolkit.lexers import PygmentsLexer
+        from pygments.lexers.sql import SqlLexer
+
+        return {"lexer": PygmentsLexer(SqlLexer)}
+
+    def set_history(self, path: Path | None) -> None:
+        """A new input prompt reading and writing the history file of the current database."""
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory, InMemoryHistory
+        from prompt_toolkit.key_binding import KeyBindings
+
+        history: Any = InMemoryHistory()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            history = FileHistory(str(path))
+        kb = KeyBindings()
+
+        @kb.add("enter")
+        def _submit_or_continue(event: Any) -> None:
+            buffer = event.current_buffer
+            state = buffer.complete_state
+            if state is not None and state.current_completion is not None:
+                buffer.apply_completion(state.current_completion)
+                return
+            if input_is_complete(buffer.text):
+                buffer.validate_and_handle()
+            else:
+                buffer.insert_text("\n")
+
+        @kb.add("escape", "enter")
+        def _newline(event: Any) -> None:
+            event.current_buffer.insert_text("\n")
+
+        self._main = PromptSession(
+            history=history,
+            completer=self._completer,
+            complete_while_typing=False,
+            multiline=True,
+            key_bindings=kb,
+            prompt_continuation=lambda width, line_number, wrap_count: "." * (width - 1) + " ",
+            **self._style_kwargs(),
+        )
+
+    def _make_run_session(self) -> Any:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.key_binding import KeyBindings
+
+        kb = KeyBindings()
+
+        @kb.add("enter")
+        def _run(event: Any) -> None:
+            event.current_buffer.validate_and_handle()
+
+        @kb.add("escape", "enter")
+        def _newline(event: Any) -> None:
+            event.current_buffer.insert_text("\n")
+
+        @kb.add("c-r")
+        def _regenerate(event: Any) -> None:
+            event.app.exit(result=REGENERATE)
+
+        return PromptSession(
+            multiline=True,
+            key_bindings=kb,
+            enable_open_in_editor=True,
+            prompt_continuation=lambda width, line_number, wrap_count: " " * width,
+            **self._style_kwargs(),
+        )
+
+    def read(self, prompt: str) -> str:
+        return str(self._main.prompt(prompt))
+
+    def review(self, sql: str) -> str:
+        try:
+            return str(self._run.prompt("run> ", default=sql.strip()))
+        except KeyboardInterrupt:
+            return CANCEL
+        except EOFError:
+            return CANCEL
+
+
+# --- the REPL ------------------------------------------------------------------------------------
+@dataclass
+class LastResult:
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    row_count: int = 0
+    truncated: bool = False
+
+
+class Repl:
+    """A session plus the REPL's own state (format, last SQL, previous answer for follow-ups)."""
+
+    def __init__(
+        self,
+        state: AppState,
+        session: Session,
+        *,
+        make_session: SessionFactory,
+        ui: Any = None,
+        fmt: str = "table",
+        log_history: bool | None = None,
+    ) -> None:
+        self.state = state
+        self.session = session
+        self.make_session = make_session
+        self.ui = ui if ui is not None else ScriptUI(state.env.stdin)
+        self.fmt = fmt
+        self.loader = ModelLoader()
+        #: the previous answer a follow-up refers to (None after ``\new`` or a database switch)
+        self.last_answer: Answer | None = None
+        self.last_question: str | None = None
+        #: the last SQL that ran (generated or typed), for \run, \edit, \explain, \save, \export
+        self.last_sql: str | None = None
+        self.last_result: LastResult | None = None
+        self.log_history = state.config.log_history if log_history is None else log_history
+        self._history: Any = None
+
+    # --- paths and helpers -----------------------------------------------------------------------
+    def history_path(self) -> Path:
+        """The input history file of the current database (Up/Down at the prompt)."""
+        from ..schema.cache import database_key
+
+        return self.state.config.paths.data_dir / "repl-history" / f"{database_key(self.session.database.target)}.txt"
+
+    def table_names(self) -> list[str]:
+        try:
+            return [t.qualified_name for t in self.session.schema.tables]
+        except SqlcoderError:
+            return []
+
+    @property
+    def history(self) -> Any:
+        """The history log (``sqlcoder_cli.history``), or None when logging is off."""
+        if not self.log_history:
+            return None
+        if self._history is None:
+            from ..history import History
+
+            self._history = History(self.state.config.paths.history_file)
+        return self._history
+
+    def _table(self, columns: Any, rows: Any) -> Any:
+        from ..cli.render import display_value, new_table
+
+        color = self._color()
+        table = new_table(self.state, *columns)
+        for row in rows:
+            table.add_row(*(display_value(v, color=color) for v in row))
+        return table
+
+    def _print_rows(self, columns: Any, rows: Any) -> None:
+        from ..cli.render import print_table
+
+        print_table(self.state, self._table(columns, rows))
+
+    def _color(self) -> bool:
+        console = self.state.out
+        return bool(console.is_terminal and console.color_system)
+
+    def info(self, message: str) -> None:
+        self.state.info(message)
+
+    def report(self, error: BaseException) -> None:
+        """One line per error (red), a traceback only with --debug; the session goes on."""
+        state = self.state
+        if state.debug:
+            import traceback
+
+            traceback.print_exception(type(error), error, error.__traceback__, file=state.env.stderr)
+        if isinstance(error, Interrupted):
+            state.err.print(str(error), style="yellow", markup=False, highlight=False)
+        elif isinstance(error, SqlcoderError):
+            state.err.print(f"error: {error}", style="bold red", markup=False, highlight=False)
+        else:
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            state.err.print(
+                f"error: unexpected {type(error).__name__}: {message} (run with --debug for details)",
+                style="bold red", markup=False, highlight=False,
+            )
+
+    # --- start and loop --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the database and read its schema (errors end the REPL), start loading the model."""
+        session = self.session
+        tables = len(session.schema.tables)
+        self.loader.start(session)
+        self.info(
+            f"sqlcoder repl · {session.database.target.display} ({tables} table{'s' if tables != 1 else ''}) · "
+            f"model {self._model_label()} · \\help for help, Ctrl-D to leave"
+        )
+
+    def _model_label(self) -> str:
+        try:
+            name = self.session.model.name
+        except SqlcoderError:
+            return str(self.session.model_spec)
+        return name if self.session.model_loaded else f"{name} (loading in the background)"
+
+    def loop(self) -> int:
+        """Read and handle lines until \\quit or Ctrl-D; the exit status is 0."""
+        while True:
+            try:
+                line = self.ui.read("sqlcoder> ")
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            try:
+                if not self.handle(line):
+                    break
+            except KeyboardInterrupt:
+                self.state.err.print("cancelled", style="yellow", markup=False)
+        return 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    def handle(self, line: str) -> bool:
+        """Handle one input (possibly several lines); False means "leave"."""
+        text = join_continued(line)
+        if not text:
+            return True
+        meta = parse_meta(text)
+        try:
+            if meta is not None:
+                return self.run_meta(meta)
+            if looks_like_sql(text, self.session.database.target.sqlglot_dialect, self.table_names()):
+                self.run_typed_sql(text)
+            else:
+                self.answer(text)
+        except KeyboardInterrupt:
+            self.state.err.print("cancelled", style="yellow", markup=False)
+        except _Cancelled:
+            self.state.err.print("cancelled; nothing ran", style="yellow", markup=False)
+        except Exception as exc:  # noqa: BLE001 - one line per error, the REPL goes on
+            self.report(exc)
+        return True
+
+    # --- questions -------------------------------------------------------------------------------
+    def _wait_for_model(self) -> None:
+        state = self.state
+
+        def spinner() -> Any:
+            if state.show_progress:
+                return state.err.status(f"loading {self.session.model.name}…", spinner="dots")
+            return None
+
+        self.loader.wait(spinner)
+
+    def is_follow_up(self, question: str) -> bool:
+        return self.last_answer is not None and is_follow_up(question, self.table_names())
+
+    def answer(self, question: str) -> Answer | None:
+        """Generate SQL for ``question`` (a follow-up when the rule says so), let the user review it,
+        run it, show the result. Returns the answer (None when cancelled)."""
+        from ..pipeline import Answer
+
+        previous = self.last_answer if self.is_follow_up(question) else None
+        if previous is not None:
+            self.info(f"(follow-up of: {previous.question})")
+        self._wait_for_model()
+        stream = _SQLStream(self.state) if self.ui.interactive else None
+        rejected: str | None = None
+        history = self.history
+        while True:
+            try:
+                if rejected is None:
+                    answer = self.session.ask(
+                        question,
+                        on_token=stream.on_token if stream else None,
+                        review=lambda sql: self._review(sql, stream),
+                        on_retry=lambda failure: self._on_retry(failure, stream),
+                        previous=previous,
+                    )
+                else:
+                    answer = self._regenerate(question, rejected, previous, stream)
+            except _Regenerate as again:
+                rejected = again.sql
+                continue
+            except SqlcoderError as exc:
+                if stream:
+                    stream.stop()
+                if history is not None and not isinstance(exc, Interrupted):
+                    history.record_failure(
+                        question, exc, db=self.session.database.target.display, model=self._model_name(), source="repl"
+                    )
+                raise
+            finally:
+                if stream:
+                    stream.stop()
+            break
+        assert isinstance(answer, Answer)
+        if not self.ui.interactive:
+            from ..cli.render import print_sql
+
+            print_sql(self.state.out, answer.sql)
+        self.last_answer = answer
+        self.last_question = question
+        self.last_sql = answer.sql
+        self.last_result = LastResult(answer.columns, answer.rows, answer.row_count, answer.truncated)
+        if history is not None:
+            history.record_answer(answer, source="repl")
+        if self.ui.interactive and answer.executed:
+            # the user saw the SQL and pressed Enter: a confirmed pair for few-shot memory
+            self.session.remember(question, answer.sql)
+        self.show_result(self.last_result)
+        if self.state.verbose:
+            t = answer.timings
+            self.info(
+                f"prompt {t.prompt_s:.2f}s ({t.prompt_tokens} tokens, {t.cached_tokens} cached) · generate "
+                f"{t.generate_s:.2f}s ({t.generated_tokens} tokens) · query {t.execute_s:.3f}s · {answer.attempts} attempt(s)"
+            )
+        return answer
+
+    def _model_name(self) -> str | None:
+        try:
+            return self.session.model.name
+        except SqlcoderError:
+            return None
+
+    def _review(self, sql: str, stream: _SQLStream | None) -> str:
+        if stream:
+            stream.stop()
+        reviewed = self.ui.review(sql)
+        if reviewed == REGENERATE:
+            raise _Regenerate(sql)
+        if reviewed == CANCEL:
+            raise _Cancelled()
+        meta = parse_meta(reviewed)
+        if meta is not None and meta.name in ("regen", "regenerate"):
+            raise _Regenerate(sql)
+        if meta is not None and meta.name in ("cancel", "quit", "new"):
+            raise _Cancelled()
+        if meta is not None and meta.name == "edit":
+            from ..cli.ask_cmd import _edit_in_editor
+
+            return _edit_in_editor(sql, self.state.env.environ)
+        return reviewed.strip().rstrip(";").strip() or sql
+
+    def _on_retry(self, failure: FailedAttempt, stream: _SQLStream | None) -> None:
+        if stream:
+            stream.stop()
+        self.state.warn(f"attempt failed: {failure.error}; asking the model to correct it")
+
+    def _regenerate(self, question: str, rejected: str, previous: Answer | None, stream: _SQLStream | None) -> Answer:
+        """Another answer: greedy decoding would repeat itself, so the rejected SQL goes back to the
+        model as a failed attempt ("the user rejected it")."""
+        from ..pipeline import Answer, Timings
+        from ..prompts import Correction, Example
+
+        self.info("regenerating…")
+        session = self.session
+        started = time.perf_counter()
+        generated = session.generate_sql(
+            question,
+            on_token=stream.on_token if stream else None,
+            correction=Correction(sql=rejected, error="the user rejected this query; write a different one that answers the question."),
+            previous=Example(previous.question, previous.sql) if previous is not None else None,
+        )
+        timings = Timings()
+        timings.add_generation(generated.generation)
+        answer = Answer(
+            question=question.strip(),
+            sql=generated.sql,
+            model=session.model.name,
+            db=session.database.target.display,
+            model_sql=generated.model_sql,
+            model_dialect=generated.prompt.sql_dialect,
+            db_dialect=session.database.target.sqlglot_dialect,
+            timings=timings,
+        )
+        edited = self._review(answer.sql, stream)
+        if edited.strip() != answer.sql.strip():
+            answer.sql = session.prepare_sql(edited)
+            answer.edited = True
+        result = session.run_sql(answer.sql)
+        answer.columns, answer.rows = result.columns, result.rows
+        answer.row_count, answer.truncated, answer.executed = result.row_count, result.truncated, True
+        answer.timings.execute_s = result.elapsed_s
+        answer.timings.total_s = time.perf_counter() - started
+        return answer
+
+    # --- SQL typed by the user -------------------------------------------------------------------
+    def run_typed_sql(self, text: str) -> LastResult:
+        """Guard, translate and validate the SQL (``Session.prepare_sql``), run it, show the rows."""
+        session = self.session
+        sql = session.prepare_sql(text.strip().rstrip(";").strip())
+        return self.run_sql(sql, question=None)
+
+    def run_sql(self, sql: str, *, question: str | None) -> LastResult:
+        session = self.session
+        history = self.history
+        try:
+            result = session.run_sql(sql)
+        except SqlcoderError as exc:
+            if history is not None and not isinstance(exc, Interrupted):
+                history.record_failure(question, exc, db=session.database.target.display, model=None, sql=sql, source="repl")
+            raise
+        self.last_sql = sql
+        self.last_result = LastResult(result.columns, result.rows, result.row_count, result.truncated)
+        if history is not None:
+            history.record(
+                source="repl", outcome="ok", question=question, sql=sql, db=session.database.target.display,
+                row_count=result.row_count, timings={"execute_s": round(result.elapsed_s, 4)},
+            )
+        self.show_result(self.last_result)
+        return self.last_result
+
+    # --- showing results -------------------------------------------------------------------------
+    def show_result(self, result: LastResult) -> None:
+        state = self.state
+        fmt = self.fmt
+        out = state.env.stdout
+        if fmt == "table":
+            from ..cli.render import print_table
+
+            console = state.out
+            table = self._table(result.columns, result.rows)
+            if self._should_page(len(result.rows)):
+                import os
+
+                os.environ.setdefault("LESS", "-RFX")
+                with console.pager(styles=self._color()):
+                    console.print(table)
+            else:
+                print_table(state, table)
+        elif fmt == "json":
+            from ..output.formats import write_json
+            from ..output.values import json_value
+
+            write_json(out, [dict(zip(result.columns, (json_value(v) for v in row))) for row in result.rows])
+        elif fmt == "jsonl":
+            from ..output.stream import stream_rows
+
+            stream_rows(out, "jsonl", result.columns, result.rows)
+        else:
+            from ..cli.render import write_result
+
+            write_result(state, fmt, result.columns, result.rows)
+        out.flush()
+        if result.truncated:
+            state.warn(f"showing the first {result.row_count} rows; the result has more (\\limit N to see more)")
+        elif fmt == "table":
+            self.info(f"{result.row_count} row{'s' if result.row_count != 1 else ''}")
+
+    def _should_page(self, rows: int) -> bool:
+        """Page when the table is taller than the terminal, and only on a terminal (and never
+        when PAGER is unset and stdin is not a terminal)."""
+        env = self.state.env
+        if not (env.stdout_isatty and self.state.out.is_terminal):
+            return False
+        if not env.environ.get("PAGER") and not env.stdin_isatty:
+            return False
+        height = self.state.out.size.height or DEFAULT_PAGE_ROWS
+        return rows + 6 > height
+
+    # --- meta-commands ---------------------------------------------------------------------------
+    def run_meta(self, meta: MetaCommand) -> bool:
+        """Run a meta-command; False for \\quit."""
+        if meta.name == "quit":
+            return False
+        handler = getattr(self, f"_meta_{meta.name}", None)
+        if not meta.known or handler is None:
+            if meta.name in ("regen", "regenerate", "cancel"):
+                raise UsageError(f"{meta.raw} works at the run> prompt, after a question")
+            raise UsageError(f"unknown command {meta.raw}", hint="\\help lists the commands")
+        handler(meta.arg)
+        return True
+
+    def _print(self, text: str, **kwargs: Any) -> None:
+        self.state.out.print(text, markup=False, highlight=False, **kwargs)
+
+    def _meta_help(self, arg: str) -> None:
+        self._print(help_text())
+
+    def _meta_new(self, arg: str) -> None:
+        self.last_answer = None
+        self.info("the next question starts afresh (no follow-up)")
+
+    def _meta_tables(self, arg: str) -> None:
+        schema = self.session.schema
+        rows = [
+            (t.qualified_name, "view" if t.is_view else "table", len(t.columns), "" if t.row_count is None else t.row_count)
+            for t in schema.tables
+        ]
+        self._print_rows(["name", "kind", "columns", "rows"], rows)
+
+    def _meta_schema(self, arg: str) -> None:
+        from ..schema.ddl import render_ddl
+
+        schema = self.session.schema
+        tables = None
+        if arg:
+            table = schema.table(arg)
+            if table is None:
+                raise UsageError(f"no table named {arg!r}", hint="\\tables lists them")
+            tables = [table.qualified_name]
+        ddl = render_ddl(schema, tables)
+        if self._color():
+            from ..cli.render import sql_syntax
+
+            self.state.out.print(sql_syntax(ddl))
+        else:
+            self._print(ddl.rstrip())
+
+    def _meta_model(self, arg: str) -> None:
+        if arg:
+            self.switch_model(arg)
+            return
+        session = self.session
+        model = session.model
+        if session.model_loaded:
+            status = f"loaded once in this session ({self.loader.load_s:.1f} s)" if self.loader.loads == 1 else (
+                f"loaded {self.loader.loads} times in this session"
+            )
+        elif self.loader.busy:
+            status = "loading in the background"
+        else:
+            status = "not loaded yet"
+        self._print(f"model {model.name} · {model.path} · {status} · loads: {self.loader.loads}")
+
+    def _meta_db(self, arg: str) -> None:
+        if arg:
+            self.switch_db(arg)
+            return
+        target = self.session.database.target
+        tables = len(self.session.schema.tables)
+        self._print(f"database {target.display} · {target.backend} · {tables} table{'s' if tables != 1 else ''}")
+
+    def _meta_format(self, arg: str) -> None:
+        from ..output.formats import FORMATS
+
+        if not arg:
+            self._print(f"format {self.fmt} (choose from {', '.join(FORMATS)})")
+            return
+        if arg not in FORMATS:
+            raise UsageError(f"unknown format {arg!r}", hint=f"choose one of: {', '.join(FORMATS)}")
+        self.fmt = arg
+        self.info(f"results as {arg}")
+
+    def _meta_limit(self, arg: str) -> None:
+        if not arg:
+            self._print(f"limit {self.session.row_limit} rows")
+            return
+        try:
+            value = int(arg)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise UsageError(f"the limit must be a positive number of rows, not {arg!r}")
+        self.session.row_limit = value
+        self.info(f"showing at most {value} rows")
+
+    def _need_sql(self) -> str:
+        if not self.last_sql:
+            raise UsageError("no SQL yet", hint="ask a question or type a query first")
+        return self.last_sql
+
+    def _meta_run(self, arg: str) -> None:
+        sql = self._need_sql()
+        self.run_sql(self.session.prepare_sql(sql), question=self.last_question if self.last_answer else None)
+
+    def _meta_edit(self, arg: str) -> None:
+        from ..cli.editor import edit_text
+
+        sql = self._need_sql()
+        edited = edit_text(sql.rstrip() + ";\n", suffix=".sql", environ=self.state.env.environ)
+        edited = edited.strip().rstrip(";").strip()
+        if not edited:
+            self.info("the file was empty; nothing ran")
+            return
+        prepared = self.session.prepare_sql(edited)
+        from ..cli.render import print_sql
+
+        print_sql(self.state.out, prepared)
+        question = self.last_question if self.last_answer else None
+        self.run_sql(prepared, question=question)
+        if question and self.last_answer is not None:
+            self.last_answer.sql = prepared
+            self.session.remember(question, prepared)
+
+    def _meta_explain(self, arg: str) -> None:
+        session = self.session
+        sql = session.prepare_sql(self._need_sql())  # the inner query passes the guard first
+        backend = session.database.target.backend
+        prefix = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
+        result = session.database.execute(prefix + sql, limit=None)
+        if backend == "sqlite" and "detail" in result.columns:
+            self._print(format_sqlite_plan(result.columns, result.rows))
+            return
+        texts = [v for row in result.rows for v in row if isinstance(v, str) and "\n" in v]
+        if texts:
+            self._print("\n".join(t.rstrip() for t in texts))
+        else:
+            self._print_rows(result.columns, result.rows)
+
+    def _meta_history(self, arg: str) -> None:
+        history = self.history
+        if history is None:
+            raise UsageError("the history log is off (log_history = false)", hint="sqlcoder config set log_history true")
+        entries = history.search(arg or None, db=self.session.database.target.display, limit=20)
+        if not entries:
+            self.info("nothing in the history" + (f" matching {arg!r}" if arg else "") + " for this database")
+            return
+        rows = [
+            (
+                e.id,
+                time.strftime("%Y-%m-%d %H:%M", time.localtime(e.timestamp)),
+                e.question or "(SQL)",
+                " ".join((e.sql or "").split()),
+                e.outcome if e.outcome != "ok" else (f"{e.row_count} rows" if e.row_count is not None else "ok"),
+            )
+            for e in reversed(entries)
+        ]
+        self._print_rows(["#", "when", "question", "sql", "outcome"], rows)
+
+    def _meta_save(self, arg: str) -> None:
+        sql = self._need_sql()
+        if not arg:
+            raise UsageError("\\save needs a file name", hint="\\save query.sql")
+        path = Path(arg).expanduser()
+        path.write_text(sql.strip().rstrip(";") + ";\n", encoding="utf-8")
+        self.info(f"saved the SQL to {path}")
+
+    def _meta_export(self, arg: str) -> None:
+        sql = self._need_sql()
+        if not arg:
+            raise UsageError("\\export needs a file name", hint="\\export result.csv (or .json, .jsonl, .parquet)")
+        path = Path(arg).expanduser()
+        count = export_rows(self.session, self.session.prepare_sql(sql), path)
+        self.info(f"wrote {count} row{'s' if count != 1 else ''} to {path}")
+
+    def _meta_notes(self, arg: str) -> None:
+        notes = self.session.notes()
+        if not notes.strip():
+            self.info("no notes for this database (add some with: sqlcoder notes edit)")
+            return
+        self._print(notes.rstrip())
+
+    # --- switching model or database -------------------------------------------------------------
+    def switch_model(self, spec: str) -> None:
+        """A new session with the other model (same database, format and limit); the old model is
+        freed first, the new one loads in the background."""
+        new = self.make_session(db=self.session.db_spec, model=spec, row_limit=self.session.row_limit)
+        _ = new.model  # resolve the name now: a typo leaves the current model in place
+        self._settle_loader()
+        old, self.session = self.session, new
+        old.close()
+        self.loader = ModelLoader()
+        self.loader.start(new)
+        self.info(f"switched to {new.model.name} (loading in the background)")
+
+    def switch_db(self, spec: str) -> None:
+        """A new session for the other database; the loaded model moves over to it (no reload)."""
+        new = self.make_session(db=spec, model=self.session.model_spec, row_limit=self.session.row_limit)
+        _ = new.schema  # open and read it now: a bad URL leaves the current database in place
+        self._settle_loader()
+        old = self.session
+        # hand the loaded model to the new session (Session has no public way yet; see docs/repl.md)
+        if old.model_loaded:
+            new._model, new._model_info, new._engine = old._model, old._model_info, old._engine  # noqa: SLF001
+            old._engine = None  # noqa: SLF001 - so closing the old session keeps it
+        old.close()
+        self.session = new
+        loads = self.loader.loads
+        self.loader = ModelLoader()
+        self.loader.loads = loads
+        self.loader.start(new)
+        self.last_answer = None
+        self.last_sql = None
+        self.last_result = None
+        self.ui.set_history(self.history_path())
+        tables = len(new.schema.tables)
+        self.info(f"switched to {new.database.target.display} ({tables} table{'s' if tables != 1 else ''})")
+
+    def _settle_loader(self) -> None:
+        """Let a background load finish before the session it loads into changes hands."""
+        if self.loader.busy:
+            try:
+                self._wait_for_model()
+            except SqlcoderError:
+                pass
+
+
+class _SQLStream:
+    """The SQL growing on the terminal while the model writes it (rich Live, transient)."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.text = ""
+        self._live: Any = None
+
+    def on_token(self, piece: str) -> None:
+        if self._live is None:
+            from rich.live import Live
+
+            self.text = ""
+            self._live = Live(console=self.state.out, transient=True, refresh_per_second=12)
+            self._live.__enter__()
+        from ..cli.render import sql_syntax
+
+        self.text += piece
+        self._live.update(sql_syntax(self.text))
+
+    def stop(self) -> None:
+        if self._live is not None:
+            live, self._live = self._live, None
+            live.__exit__(None, None, None)
+
+
+def format_sqlite_plan(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
+    """SQLite's EXPLAIN QUERY PLAN rows (id, parent, notused, detail) as an indented tree."""
+    index = {name: i for i, name in enumerate(columns)}
+    depth: dict[Any, int] = {0: -1}
+    lines = ["QUERY PLAN"]
+    for row in rows:
+        node, parent, detail = row[index["id"]], row[index["parent"]], row[index["detail"]]
+        level = depth.get(parent, -1) + 1
+        depth[node] = level
+        lines.append("  " * level + "`--" + str(detail))
+    return "\n".join(lines)
+
+
+def export_rows(session: Session, sql: str, path: Path) -> int:
+    """Every row of ``sql`` (not just the shown ones) into ``path``: .csv, .tsv, .json, .jsonl, .parquet."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".tsv", ".json", ".jsonl", ".parquet"):
+        raise UsageError(f"cannot export to {path.name!r}", hint="use a .csv, .tsv, .json, .jsonl or .parquet file")
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "exporting parquet needs pyarrow, which is not installed", hint="pip install pyarrow, or export .csv/.json"
+            ) from None
+    columns, rows = session.database.iter_rows(sql)
+    try:
+        if suffix == ".parquet":
+            return _write_parquet(path, columns, rows)
+        with open(path, "w", encoding="utf-8", newline="") as stream:
+            if suffix in (".csv", ".tsv", ".jsonl"):
+                from ..output.stream import stream_rows
+
+                return stream_rows(stream, suffix[1:], columns, rows)
+            return _write_json_array(stream, columns, rows)
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+
+
+def _write_json_array(stream: IO[str], columns: list[str], rows: Iterator[tuple[Any, ...]]) -> int:
+    import json
+
+    from ..output.values import json_value
+
+    count = 0
+    stream.write("[")
+    for row in rows:
+        stream.write(",\n " if count else "\n ")
+        stream.write(json.dumps(dict(zip(columns, (json_value(v) for v in row))), ensure_ascii=False))
+        count += 1
+    stream.write("\n]\n" if count else "]\n")
+    return count
+
+
+def _write_parquet(path: Path, columns: list[str], rows: Iterator[tuple[Any, ...]]) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..output.values import json_value
+
+    data: list[dict[str, Any]] = [dict(zip(columns, (json_value(v) for v in row))) for row in rows]
+    table = pa.Table.from_pylist(data) if data else pa.table({c: pa.array([], pa.null()) for c in columns})
+    pq.write_table(table, path)
+    return len(data)
+
+
+__all__ = ["META_COMMANDS", "Repl", "ScriptUI", "TerminalUI", "ModelLoader", "export_rows", "format_sqlite_plan"]
