@@ -2,7 +2,8 @@
 
 SQLCoder writes PostgreSQL; users run SQLite and DuckDB. For each sql-eval question this takes the
 original Postgres gold (``gold_postgres``, first alternative), transpiles it with
-:func:`sqlcoder_cli.sql.transpile.transpile_sql` to ``sqlite`` and to ``duckdb``, runs it, and
+:func:`sqlcoder_cli.sql.transpile.transpile_sql` to ``sqlite`` and to ``duckdb`` (passing the
+database's ``{table: {column: type}}`` from :func:`sqlcoder_cli.schema.introspect`, as the CLI does), runs it, and
 compares the rows with those of the hand-written SQLite gold (``gold[0]``, or any other SQLite
 alternative) run on SQLite. Rows are compared as multisets (order-insensitive), floats rounded to
 1e-6 relative, dates and numbers compared by value.

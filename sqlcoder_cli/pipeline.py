@@ -438,7 +438,9 @@ class Session:
         target = self.database.target.sqlglot_dialect
         source = source_dialect or target
         check_read_only(sql, source)
-        native = transpile_sql(sql, source=source, target=target)
+        # column types let Postgres date arithmetic become the target's (e.g. SQLite's JULIANDAY)
+        mapping = self.schema.as_sqlglot_mapping() if source != target else None
+        native = transpile_sql(sql, source=source, target=target, schema=mapping)
         check_read_only(native, target)
         if self.validate:
             self.check_against_schema(native)

@@ -24,6 +24,13 @@ class EngineOptions:
     log_file: Path | None = None
     #: refuse to load a model that does not fit in free RAM (CPU only) instead of swapping
     check_memory: bool = True
+    #: speculative decoding: "none", or "prompt-lookup" (drafts copied from the prompt, e.g. the
+    #: schema's identifiers; greedy output stays identical, only the speed changes)
+    draft: str = "none"
+    #: tokens a prompt-lookup draft proposes at a time
+    draft_tokens: int = 10
+    #: llama.cpp's CPU weight repacking (faster matrix kernels, more memory at load)
+    weight_repack: bool = True
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -55,6 +57,37 @@ def _route_llama_log(log_file: Path | None) -> None:
             llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
 
 
+_params_lock = threading.Lock()
+
+
+@contextmanager
+def _weight_repacking(enabled: bool) -> Iterator[None]:
+    """Load with llama.cpp's CPU weight repacking on (its default) or off.
+
+    llama-cpp-python's ``Llama`` has no argument for ``use_extra_bufts``; it fills the model
+    parameters from ``llama_model_default_params()`` and loads at once. To turn repacking off we
+    hand it default parameters with that one field changed, for the duration of the load only.
+    """
+    if enabled:
+        yield
+        return
+    import llama_cpp.llama_cpp as low_level
+
+    original = low_level.llama_model_default_params
+
+    def without_repacking() -> object:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    with _params_lock:
+        low_level.llama_model_default_params = without_repacking
+        try:
+            yield
+        finally:
+            low_level.llama_model_default_params = original
+
+
 def gpu_offload_supported() -> bool:
     import llama_cpp
 
@@ -94,16 +127,25 @@ class LlamaEngine:
                 n_ctx = min(self._training_context(), DEFAULT_MAX_CTX)
             if options.check_memory and n_gpu_layers == 0:
                 self._refuse_if_too_big(n_ctx)
-            self._llm = llama_cpp.Llama(
-                model_path=str(self.model_path),
-                n_ctx=n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                n_gpu_layers=n_gpu_layers,
-                n_batch=512,
-                seed=0,
-                verbose=False,
-            )
+            draft_model = None
+            if options.draft == "prompt-lookup":
+                from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+                draft_model = LlamaPromptLookupDecoding(num_pred_tokens=options.draft_tokens)
+            elif options.draft != "none":
+                raise UsageError(f"unknown draft method {options.draft!r}", hint="use none or prompt-lookup")
+            with _weight_repacking(options.weight_repack):
+                self._llm = llama_cpp.Llama(
+                    model_path=str(self.model_path),
+                    n_ctx=n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    n_gpu_layers=n_gpu_layers,
+                    n_batch=512,
+                    seed=0,
+                    draft_model=draft_model,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(
                 f"llama.cpp could not load {self.model_path.name}: {exc}",

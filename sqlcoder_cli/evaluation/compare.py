@@ -14,7 +14,8 @@ A prediction is **correct** when its result matches the result of ANY gold alter
    their values (any one-to-one assignment that makes the rows agree).
 4. **Rows are compared as a multiset unless order matters.** Order matters only when the gold SQL
    has a top-level ``ORDER BY`` *and* the question asks for an order (its category is ``order_by``
-   or the question says order, sort or arrange) - sql-eval's ``normalize_table`` rule (category or
+   or the question says order, sort or arrange,
+   also as -ed/-ing) - sql-eval's ``normalize_table`` rule (category or
    question words; it then orders by the SQL's ORDER BY). "Top 5 by revenue" without order words
    compares the five rows as a set. See :func:`gold_is_ordered`.
 5. **Exact match**: same number of (distinct) rows and columns. **Subset match**: every gold
@@ -120,8 +121,8 @@ def normalize_result(result: Result) -> tuple[list[tuple[Any, ...]], int]:
     return unique, len(keep)
 
 
-#: sql-eval's pattern (``utils_eval.normalize_table``)
-_ORDER_WORDS = re.compile(r"\b(order|sort|arrange)\b", re.IGNORECASE)
+#: sql-eval's words (``utils_eval.normalize_table``), with their -ed/-ing forms
+_ORDER_WORDS = re.compile(r"\b(order(ed|ing)?|sort(ed|ing)?|arrange(d)?)\b", re.IGNORECASE)
 
 
 def has_top_level_order_by(sql: str) -> bool:
