@@ -115,6 +115,8 @@ class Config:
     log_history: bool = True
     #: disk budget for saved KV states of prompt prefixes (MB); 0 turns the cache off
     kv_cache_mb: int = 2048
+    #: constrained decoding: only SQL words and this database's names can be generated
+    grammar: bool = False
     paths: Paths = field(default_factory=Paths.resolve, repr=False, compare=False)
 
     @classmethod

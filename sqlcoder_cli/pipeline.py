@@ -182,6 +182,7 @@ class Session:
         prune: bool = True,
         value_hints: bool = True,
         use_notes: bool = True,
+        grammar: bool | None = None,
     ) -> None:
         self.config = config or Config.load()
         self.db_spec = db if db is not None else (self.config.default_db or None)
@@ -203,6 +204,8 @@ class Session:
         self.prune = prune
         self.value_hints = value_hints
         self.use_notes = use_notes
+        self.grammar = self.config.grammar if grammar is None else grammar
+        self._grammar_text: str | None = None
         self.schema_from_cache = False
         self._prompt_schema: Schema | None = None
         self._database: Database | None = None
@@ -419,6 +422,7 @@ class Session:
             on_token=on_token,
             stable_prefix=plan.stable_prefix,
             state_cache=self.state_cache,
+            grammar=self.sql_grammar() if self.grammar else None,
         )
         try:
             model_sql = extract_sql(generation.text)
@@ -445,6 +449,15 @@ class Session:
         if self.validate:
             self.check_against_schema(native)
         return native
+
+    def sql_grammar(self) -> str:
+        """GBNF allowing SQL words and this database's table and column names (built once)."""
+        if self._grammar_text is None:
+            from .engine.grammar import sql_grammar
+
+            names = [t.name for t in self.schema.tables] + [c.name for t in self.schema.tables for c in t.columns]
+            self._grammar_text = sql_grammar(names)
+        return self._grammar_text
 
     def check_against_schema(self, sql: str) -> None:
         """Unknown tables or columns are caught here, before the database sees the query."""

@@ -158,6 +158,7 @@ def ask(
     retries: Optional[int] = typer.Option(None, "--retries", min=0, help="Extra attempts when the SQL fails validation or execution (default: config max_retries, 2).", show_default=False),
     no_validate: bool = typer.Option(False, "--no-validate", help="Do not check the SQL's tables and columns against the schema."),
     no_memory: bool = typer.Option(False, "--no-memory", help="Neither use nor store remembered examples."),
+    grammar: Optional[bool] = typer.Option(None, "--grammar/--no-grammar", help="Constrained decoding: only SQL words and the schema's names can be written (default: config grammar, off).", show_default=False),
     refresh_schema: bool = typer.Option(False, "--refresh-schema", help="Read the schema again instead of using the cached copy."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not write this to the history log."),
     timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, help="Seconds a query may run (default: config query_timeout, 30).", show_default=False),
@@ -207,6 +208,7 @@ def ask(
         validate=False if no_validate else None,
         use_memory=False if no_memory else None,
         refresh_schema=refresh_schema,
+        grammar=grammar,
     ) as session:
         _ensure_model(state, session)
         for q in questions:

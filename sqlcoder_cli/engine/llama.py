@@ -154,6 +154,7 @@ class LlamaEngine:
         self.load_s = time.perf_counter() - started
         self.n_ctx = self._llm.n_ctx()
         self._model_id: str | None = None
+        self._grammars: dict[str, Any] = {}
 
     def _refuse_if_too_big(self, n_ctx: int) -> None:
         """A model that does not fit in RAM swaps the machine to a crawl: say so before loading."""
@@ -197,6 +198,21 @@ class LlamaEngine:
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
+
+    def _grammar(self, text: str | None) -> Any:
+        """The compiled llama.cpp grammar for ``text`` (compiled once per distinct text)."""
+        if text is None:
+            return None
+        compiled = self._grammars.get(text)
+        if compiled is None:
+            from llama_cpp import LlamaGrammar
+
+            try:
+                compiled = LlamaGrammar.from_string(text, verbose=False)
+            except ValueError as exc:
+                raise UsageError(f"the SQL grammar does not compile: {exc}") from exc
+            self._grammars = {text: compiled}  # one schema at a time; grammars are large
+        return compiled
 
     @property
     def model_id(self) -> str:
@@ -250,11 +266,13 @@ class LlamaEngine:
         on_token: TokenCallback | None = None,
         stable_prefix: str | None = None,
         state_cache: KVStateCache | None = None,
+        grammar: str | None = None,
     ) -> Generation:
         """Greedy completion of ``prompt`` until a stop string, end of sequence or ``max_tokens``.
 
         ``stable_prefix`` is the start of ``prompt`` that later prompts share (instructions and
-        schema); with a ``state_cache`` its KV state is restored from / saved to disk.
+        schema); with a ``state_cache`` its KV state is restored from / saved to disk. ``grammar``
+        (GBNF text) constrains what may be generated.
         """
         import llama_cpp
 
@@ -278,7 +296,9 @@ class LlamaEngine:
         emitted = 0
         finish_reason = "length"
         first_token_at: float | None = None
-        stream = llm.generate(tokens, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0)
+        stream = llm.generate(
+            tokens, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0, grammar=self._grammar(grammar)
+        )
         try:
             for token in stream:
                 if first_token_at is None:

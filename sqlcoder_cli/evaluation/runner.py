@@ -261,11 +261,25 @@ class Evaluator:
         started = time.perf_counter()
         prediction = Prediction(q.id, q.db, q.question, q.category, None, False, False, 0)
         instructions = q.instructions if self.options.instructions else ""
+        failures: list[dict[str, str]] = []
+        last_sql: list[str] = []
+
+        def review(sql: str) -> str:  # sees each SQL just before it runs; changes nothing
+            last_sql.append(sql)
+            return sql
+
         try:
-            answer = session.ask(q.question, execute=True, instructions=instructions)
+            answer = session.ask(
+                q.question,
+                execute=True,
+                instructions=instructions,
+                review=review,
+                on_retry=lambda failure: failures.append(failure.to_dict()),
+            )
         except SqlcoderError as exc:
-            prediction.sql = getattr(exc, "sql", None)
+            prediction.sql = getattr(exc, "sql", None) or (last_sql[-1] if last_sql else None)
             prediction.error = str(exc)
+            prediction.failed_attempts = failures
             import re
 
             counted = re.search(r"after (\d+) attempts", str(exc))
