@@ -281,6 +281,14 @@ class Session:
     def model_loaded(self) -> bool:
         return self._engine is not None
 
+    def adopt_model(self, other: Session) -> None:
+        """Take over ``other``'s loaded model (switching databases in a REPL without reloading)."""
+        if other.model_spec != self.model_spec:
+            raise ValueError("adopt_model needs a session for the same model")
+        self._model, self._model_info, self._engine = other._model, other._model_info, other._engine
+        self._unreported_load_s = other._unreported_load_s
+        other._engine = None  # closing the old session must not close the shared model
+
     @property
     def memory(self) -> Memory:
         if self._memory is None:
@@ -321,6 +329,8 @@ class Session:
 
     # --- the steps ---------------------------------------------------------------------------
     def _examples(self, question: str, model_dialect: str) -> tuple[Example, ...]:
+        from .prompts import Example
+
         if not self.use_memory or self.config.few_shot <= 0:
             return ()
         examples = []
@@ -479,10 +489,12 @@ class Session:
         on_retry: Callable[[FailedAttempt], None] | None = None,
         previous: Answer | Example | None = None,
         instructions: str = "",
+        correction: Correction | None = None,
     ) -> Answer:
         """Answer ``question``: generate SQL (retrying with the error when it fails), let ``review``
         edit it, run it. ``previous`` makes it a follow-up ("only for 2023") of an earlier answer;
-        ``instructions`` are added to the database's notes for this question only."""
+        ``instructions`` are added to the database's notes for this question only; ``correction``
+        (a rejected SQL and why) starts the retry loop from it ("regenerate" in the REPL)."""
         from .prompts import Correction, Example
 
         started = time.perf_counter()
@@ -493,7 +505,6 @@ class Session:
         timings = Timings(load_s=self._unreported_load_s)
         self._unreported_load_s = 0.0
         failures: list[FailedAttempt] = []
-        correction: Correction | None = None
         max_attempts = 1 + max(0, self.max_retries)
         for attempt in range(1, max_attempts + 1):
             last = attempt == max_attempts

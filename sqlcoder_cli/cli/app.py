@@ -49,9 +49,10 @@ def root(
 
 
 def _register_commands() -> None:
-    from . import ask_cmd, config_cmd, doctor_cmd, history_cmd, memory_cmd, models_cmd, notes_cmd, schema_cmd, sql_cmd
+    from . import ask_cmd, config_cmd, doctor_cmd, history_cmd, memory_cmd, models_cmd, notes_cmd, repl_cmd, schema_cmd, sql_cmd
 
     ask_cmd.register(app)
+    repl_cmd.register(app)
     sql_cmd.register(app)
     schema_cmd.register(app)
     app.add_typer(models_cmd.models_app, name="models")

@@ -19,13 +19,17 @@ if TYPE_CHECKING:
 
 HELP = """Measure execution accuracy on a question file.
 
+\b
   sqlcoder eval QUESTIONS.jsonl --dbs DIR [--model M] [--out PRED.jsonl] [--limit N] [--resume]
   sqlcoder eval compare A.json B.json
+  sqlcoder eval vote QUESTIONS.jsonl A.jsonl B.jsonl [C.jsonl ...] --dbs DIR --out VOTED.jsonl
 
 QUESTIONS is sql-eval jsonl (id, db, question, category, gold, instructions), Spider-style
 (db_id, question, query) or, with --db FILE, any file of {question, gold|query} for that one
 database. A prediction is right when its rows match any gold alternative's (sql-eval rules:
-columns matched by values, order only when asked for, floats with tolerance)."""
+columns matched by values, order only when asked for, floats with tolerance). `vote` combines
+prediction files of several runs (self-consistency): each question gets the SQL whose result
+most runs agree on (ties: the file named first)."""
 
 
 def _fmt_pct(x: float) -> str:
@@ -103,7 +107,7 @@ class _Progress:
 
 def eval_command(
     ctx: typer.Context,
-    args: List[str] = typer.Argument(..., help="QUESTIONS.jsonl, or: compare A.json B.json", show_default=False),
+    args: List[str] = typer.Argument(..., help="QUESTIONS.jsonl; or: compare A.json B.json; or: vote QUESTIONS.jsonl A.jsonl B.jsonl ...", show_default=False),
     dbs: Optional[Path] = typer.Option(None, "--dbs", help="Folder with one database file per db name (<db>.sqlite).", show_default=False),
     db: Optional[str] = options.DbOption,
     model: Optional[str] = options.ModelOption,
@@ -132,6 +136,13 @@ def eval_command(
     state = get_state(ctx)
     if args and args[0] == "compare":
         return _compare(state, args[1:])
+    voting = bool(args) and args[0] == "vote"
+    if voting:
+        if len(args) < 4:
+            raise UsageError("eval vote needs the question file and at least two prediction files",
+                             hint="sqlcoder eval vote QUESTIONS.jsonl A.jsonl B.jsonl --dbs DIR")
+        vote_files = [Path(a) for a in args[2:]]
+        args = args[1:2]
     if len(args) != 1:
         raise UsageError("give one question file", hint="sqlcoder eval QUESTIONS.jsonl --dbs DIR")
     from ..engine.base import EngineOptions
@@ -146,13 +157,15 @@ def eval_command(
     questions = select(questions, limit)
     if not questions:
         raise UsageError(f"{questions_file} has no questions")
-    if gold:
+    if voting:
+        mode = "vote"
+    elif gold:
         mode = "gold"
     elif raw:
         mode = "raw"
     else:
         mode = "full"
-    model_label = "gold" if gold else Path(model or config.default_model).stem
+    model_label = "vote" if voting else "gold" if gold else Path(model or config.default_model).stem
     name = f"eval_{model_label}_{mode}"
     out = out or Path(f"{name}.jsonl")
     report_base = Path(report) if report else out.with_name(out.stem + "_report" if out.suffix == ".jsonl" else out.name + "_report")
@@ -180,7 +193,7 @@ def eval_command(
     progress = _Progress(state)
     started = time.perf_counter()
     loading: Any = None
-    if not gold and state.show_progress:
+    if not gold and not voting and state.show_progress:
         loading = state.err.status("loading the model…", spinner="dots")
         loading.start()
 
@@ -194,7 +207,18 @@ def eval_command(
         progress.start(total, already)
 
     try:
-        lines = evaluator.run(questions, out, resume=resume, on_start=on_start, on_loaded=on_loaded, on_done=progress.done)
+        if voting:
+            from ..evaluation.runner import write_predictions
+            from ..evaluation.vote import vote
+
+            if loading is not None:
+                loading.stop()
+            progress.start(len(questions), 0)
+            lines = vote(questions, vote_files, timeout_s=timeout, on_done=progress.done)
+            write_predictions(out, lines)
+            evaluator.model_name = "vote(" + ", ".join(f.stem for f in vote_files) + ")"
+        else:
+            lines = evaluator.run(questions, out, resume=resume, on_start=on_start, on_loaded=on_loaded, on_done=progress.done)
     finally:
         if loading is not None:
             loading.stop()
@@ -204,7 +228,7 @@ def eval_command(
         lines,
         name=report_base.name,
         model=evaluator.model_name,
-        options={**opts.describe(), "mode": mode, "limit": limit, "sample": sample, "seed": seed if sample else None},
+        options={**opts.describe(), "mode": mode, **({"vote_of": [str(f) for f in vote_files]} if voting else {}), "limit": limit, "sample": sample, "seed": seed if sample else None},
         questions_file=str(questions_file),
         wall_s=wall_s,
         extra={"load_s": round(evaluator.load_s, 2)},

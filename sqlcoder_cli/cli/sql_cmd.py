@@ -67,7 +67,6 @@ def sql_command(
     text = _read_sql(sql, state)
 
     from ..db.connect import open_database
-    from ..sql.guard import check_read_only
 
     config = state.config
     timeout_s = float(timeout) if timeout is not None else float(config.query_timeout)

@@ -7,7 +7,6 @@ connection password, whatever the driver puts in it.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket

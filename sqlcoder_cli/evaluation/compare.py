@@ -227,6 +227,17 @@ def compare_results(gold: Result, pred: Result, *, ordered: bool = False) -> tup
     return subset and gold_width == pred_width, subset
 
 
+def canonical(result: Result) -> tuple[int, tuple[Any, ...]]:
+    """A key equal for results that match each other exactly, unordered (for voting): the width
+    and the sorted multiset of columns, each column's values sorted."""
+    rows, width = normalize_result(result)
+    columns = sorted(
+        (tuple(sorted((r[i] for r in rows), key=_sort_key)) for i in range(width)),
+        key=lambda col: tuple(_sort_key(v) for v in col),
+    )
+    return width, (len(rows), tuple(columns))
+
+
 def score(
     golds: Sequence[tuple[str, Result]], pred: Result, *, question: str = "", category: str = ""
 ) -> tuple[bool, bool]:

@@ -5,8 +5,9 @@ session loads the :class:`~sqlcoder_cli.engine.llama.LlamaEngine`; later session
 through :func:`attach_engine` (it sets the session's ``_model``, ``_model_info`` and ``_engine``,
 the same attributes ``Session`` fills lazily) and :func:`detach_engine` takes it back before the
 session closes its database, so closing a session never closes the shared model. Questions are
-grouped by database so consecutive prompts share the system + schema prefix and llama.cpp reuses
-its KV cache for it.
+grouped by database, and within a database by their instructions (which the prompt puts before
+the schema), so consecutive prompts share the system + schema prefix and llama.cpp reuses its KV
+cache for it; the prediction file is therefore in that order, and reports follow the question file.
 
 Memory (remembered examples) is always off in an evaluation: it would leak one question's answer
 into the next. Every prediction line is appended and flushed as soon as it is scored, so an
@@ -103,6 +104,11 @@ def detach_engine(session: Session) -> None:
     session._engine = None
 
 
+def write_predictions(path: Path, lines: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(p, ensure_ascii=False, default=str) + "\n" for p in lines), encoding="utf-8")
+
+
 def read_predictions(path: Path) -> list[dict[str, Any]]:
     """The prediction lines written so far (a half-written last line is ignored)."""
     if not path.is_file():
@@ -189,6 +195,10 @@ class Evaluator:
         by_db: dict[str, list[Question]] = {}
         for q in todo:
             by_db.setdefault(q.db_path, []).append(q)
+        for items in by_db.values():
+            # a question's instructions go into the prompt before the schema: asking the questions
+            # with the same instructions one after another keeps the schema's KV cache warm
+            items.sort(key=lambda q: q.instructions)
         donor: Session | None = None
         with out.open("a", encoding="utf-8") as sink:
             try:

@@ -507,40 +507,17 @@ class Repl:
     def _regenerate(self, question: str, rejected: str, previous: Answer | None, stream: _SQLStream | None) -> Answer:
         """Another answer: greedy decoding would repeat itself, so the rejected SQL goes back to the
         model as a failed attempt ("the user rejected it")."""
-        from ..pipeline import Answer, Timings
-        from ..prompts import Correction, Example
+        from ..prompts import Correction
 
         self.info("regenerating…")
-        session = self.session
-        started = time.perf_counter()
-        generated = session.generate_sql(
+        return self.session.ask(
             question,
             on_token=stream.on_token if stream else None,
+            review=lambda sql: self._review(sql, stream),
+            on_retry=lambda failure: self._on_retry(failure, stream),
+            previous=previous,
             correction=Correction(sql=rejected, error="the user rejected this query; write a different one that answers the question."),
-            previous=Example(previous.question, previous.sql) if previous is not None else None,
         )
-        timings = Timings()
-        timings.add_generation(generated.generation)
-        answer = Answer(
-            question=question.strip(),
-            sql=generated.sql,
-            model=session.model.name,
-            db=session.database.target.display,
-            model_sql=generated.model_sql,
-            model_dialect=generated.prompt.sql_dialect,
-            db_dialect=session.database.target.sqlglot_dialect,
-            timings=timings,
-        )
-        edited = self._review(answer.sql, stream)
-        if edited.strip() != answer.sql.strip():
-            answer.sql = session.prepare_sql(edited)
-            answer.edited = True
-        result = session.run_sql(answer.sql)
-        answer.columns, answer.rows = result.columns, result.rows
-        answer.row_count, answer.truncated, answer.executed = result.row_count, result.truncated, True
-        answer.timings.execute_s = result.elapsed_s
-        answer.timings.total_s = time.perf_counter() - started
-        return answer
 
     # --- SQL typed by the user -------------------------------------------------------------------
     def run_typed_sql(self, text: str) -> LastResult:
@@ -818,10 +795,8 @@ class Repl:
         _ = new.schema  # open and read it now: a bad URL leaves the current database in place
         self._settle_loader()
         old = self.session
-        # hand the loaded model to the new session (Session has no public way yet; see docs/repl.md)
-        if old.model_loaded:
-            new._model, new._model_info, new._engine = old._model, old._model_info, old._engine  # noqa: SLF001
-            old._engine = None  # noqa: SLF001 - so closing the old session keeps it
+        if old.model_loaded:  # hand the loaded model to the new session
+            new.adopt_model(old)
         old.close()
         self.session = new
         loads = self.loader.loads

@@ -129,3 +129,30 @@ def test_dev_model_smoke(sqlcoder_home: Path, sql_eval_dir: Path, tmp_path: Path
     lines = read_lines(out)
     assert len(lines) == 2 and all(p["sql"] for p in lines)
     assert all(p["timings"].get("total_s", 0) > 0 for p in lines)
+
+
+def test_vote_picks_the_result_most_runs_agree_on(sqlcoder_home: Path, shop: tuple[Path, Path], tmp_path: Path) -> None:
+    db, questions = shop
+    gold = tmp_path / "gold.jsonl"
+    assert invoke("eval", str(questions), "--db", str(db), "--gold", "--out", str(gold)).exit_code == 0
+    right = read_lines(gold)
+
+    def variant(name: str, sql: str | None, error: str | None = None) -> Path:
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps({**p, "sql": sql or p["sql"], "error": error}) + "\n" for p in right))
+        return path
+
+    wrong = variant("wrong", "SELECT name FROM customers WHERE id = 2")
+    broken = variant("broken", "SELECT nope FROM customers", error="no such column: nope")
+    out = tmp_path / "voted.jsonl"
+    # one wrong run, two right runs (one spelled differently): the majority wins
+    result = invoke("eval", "vote", str(questions), str(wrong), str(gold), str(broken), str(gold), "--db", str(db), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert all(p["correct"] for p in read_lines(out))
+    # a tie goes to the file named first; failed candidates never win
+    invoke("eval", "vote", str(questions), str(wrong), str(gold), "--db", str(db), "--out", str(out))
+    assert not any(p["correct"] for p in read_lines(out)[1:])
+    invoke("eval", "vote", str(questions), str(broken), str(gold), "--db", str(db), "--out", str(out))
+    assert all(p["correct"] for p in read_lines(out))
+    report = json.loads((tmp_path / "voted_report.json").read_text())
+    assert report["options"]["mode"] == "vote" and report["overall"]["accuracy"] == 100.0

@@ -3,20 +3,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
 from clitest import invoke
 
-from sqlcoder_cli.cli.app import app
 
-
-@pytest.fixture(autouse=True)
-def _registered() -> None:
-    from sqlcoder_cli.cli import notes_cmd, schema_cmd
-
-    if "schema" not in {c.name for c in app.registered_commands}:
-        schema_cmd.register(app)
-    if "notes" not in {g.name for g in app.registered_groups}:
-        notes_cmd.register(app)
 
 
 def test_notes_set_show_path_edit(sqlcoder_home: Path, tmp_path: Path) -> None:

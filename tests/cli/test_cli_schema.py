@@ -3,21 +3,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from clitest import invoke
 
-from sqlcoder_cli.cli.app import app
 
-
-@pytest.fixture(autouse=True)
-def _registered() -> None:
-    """Until app.py registers the command itself."""
-    from sqlcoder_cli.cli import notes_cmd, schema_cmd
-
-    if "schema" not in {c.name for c in app.registered_commands}:
-        schema_cmd.register(app)
-    if "notes" not in {g.name for g in app.registered_groups}:
-        notes_cmd.register(app)
 
 
 def test_schema_ddl_json_tree(sqlcoder_home: Path) -> None:

@@ -14,11 +14,6 @@ from pathlib import Path
 import pytest
 from clitest import invoke
 
-from sqlcoder_cli.cli import sql_cmd
-from sqlcoder_cli.cli.app import app
-
-if not any(c.name == "sql" for c in app.registered_commands):  # until app.py registers it
-    sql_cmd.register(app)
 
 PG_URL = os.environ.get("SQLCODER_TEST_PG_URL")
 
@@ -159,10 +154,7 @@ def test_postgres_password_not_shown() -> None:
 _CHILD = textwrap.dedent(
     """
     import sys
-    from sqlcoder_cli.cli.app import app, run
-    from sqlcoder_cli.cli import sql_cmd
-    if not any(c.name == "sql" for c in app.registered_commands):
-        sql_cmd.register(app)
+    from sqlcoder_cli.cli.app import run
     sys.exit(run(sys.argv[1:]))
     """
 )

@@ -82,3 +82,27 @@ def test_dev_model_answers_on_sql_eval_and_duckdb(config: Config, dev_model: Pat
         answer = session.ask("How many customers are there?")
         assert answer.db_dialect == "duckdb"
         assert answer.rows == [(42,)]
+
+
+def test_remembered_examples_and_follow_ups_reach_the_prompt(config: Config, tiny_chat_gguf_path: Path) -> None:
+    from sqlcoder_cli.prompts import Example
+
+    with Session(config, model=str(tiny_chat_gguf_path)) as session:
+        session.remember("How many customers live in Berlin?", "SELECT count(*) FROM customers WHERE city = 'Berlin'")
+        plan = session.plan_prompt("How many customers live in Paris?")
+        assert [e.question for e in plan.examples] == ["How many customers live in Berlin?"]
+        assert "WHERE city = 'Berlin'" in plan.prompt.text
+        follow = session.plan_prompt("only in 2024", previous=Example("How many orders?", "SELECT count(*) FROM orders"))
+        assert "Follow-up question (change the previous query as asked): only in 2024" in follow.prompt.text
+    with Session(config, model=str(tiny_chat_gguf_path), use_memory=False) as session:
+        assert session.plan_prompt("How many customers live in Paris?").examples == ()
+
+
+def test_adopt_model_moves_the_loaded_engine(config: Config, tiny_gguf_path: Path, tmp_path: Path) -> None:
+    first = Session(config, model=str(tiny_gguf_path))
+    engine = first.engine
+    second = Session(config, model=str(tiny_gguf_path), db=str(tmp_path / "other.sqlite"))
+    second.adopt_model(first)
+    first.close()  # must not close the shared model
+    assert second.engine is engine and engine.generate("SELECT", max_tokens=2).generated_tokens >= 1
+    second.close()
