@@ -281,3 +281,20 @@ def test_readme_demo_question_with_the_1_5b_dev_model(sqlcoder_home: Path, dev_m
         first, last = conn.execute("SELECT first_name, last_name FROM customers WHERE customer_id = ?", (top,)).fetchone()
     # the biggest spender is in the first row, whichever columns the model chose to show
     assert {first, last} & set(map(str, answer["rows"][0])) or top in answer["rows"][0]
+
+
+def test_show_prompt_shows_notes_memory_and_what_was_left_out(sqlcoder_home: Path, tiny_chat_gguf_path: Path) -> None:
+    assert invoke("notes", "set", "revenue means sum(quantity*unit_price)").exit_code == 0
+    from sqlcoder_cli.config import Config, Paths
+    from sqlcoder_cli.pipeline import Session
+
+    with Session(Config.load(Paths.resolve())) as session:
+        session.remember("How many customers live in Berlin?", "SELECT count(*) FROM customers WHERE city = 'Berlin'")
+    result = invoke("ask", "How many customers live in Paris?", "--model", str(tiny_chat_gguf_path), "--show-prompt", "--max-tokens", "16", "--retries", "0")
+    assert "Notes about this database:\n- revenue means sum(quantity*unit_price)" in result.stderr
+    assert "WHERE city = 'Berlin'" in result.stderr
+    assert "-- notes: yes; remembered examples: 1" in result.stderr
+    assert "-- the whole schema fits; nothing left out" in result.stderr
+    small = invoke("ask", "How many customers live in Paris?", "--model", str(tiny_chat_gguf_path), "--show-prompt", "--ctx", "512", "--max-tokens", "16", "--retries", "0")
+    assert "-- schema pruned to fit the context" in small.stderr and "-- left out" in small.stderr
+

@@ -9,7 +9,7 @@ import pytest
 
 from sqlcoder_cli import Session
 from sqlcoder_cli.config import Config, Paths
-from sqlcoder_cli.errors import SQLGenerationError, UnsafeSQLError
+from sqlcoder_cli.errors import DatabaseError, SQLGenerationError, UnsafeSQLError
 
 
 @pytest.fixture
@@ -106,3 +106,33 @@ def test_adopt_model_moves_the_loaded_engine(config: Config, tiny_gguf_path: Pat
     first.close()  # must not close the shared model
     assert second.engine is engine and engine.generate("SELECT", max_tokens=2).generated_tokens >= 1
     second.close()
+
+
+def test_failed_attempts_are_fed_back_until_the_retry_budget_is_spent(config: Config, tiny_chat_gguf_path: Path) -> None:
+    """The tiny model writes gibberish: every attempt fails, and each retry's prompt carries the
+    previous attempt and its error (self-correction), visible through on_retry."""
+
+    seen = []
+    prompts = []
+    with Session(config, model=str(tiny_chat_gguf_path), max_retries=2, max_new_tokens=16) as session:
+        original = session.plan_prompt
+
+        def spy(question: str, **kwargs):  # record the prompts the session builds (real ones)
+            plan = original(question, **kwargs)
+            prompts.append(plan.prompt.text)
+            return plan
+
+        session.plan_prompt = spy  # type: ignore[method-assign]
+        with pytest.raises((SQLGenerationError, DatabaseError)) as failure:
+            session.ask("How many customers are there?", on_retry=seen.append)
+    assert "(after 3 attempts)" in str(failure.value)
+    assert len(seen) == 2 and len(prompts) == 3
+    assert "Write a corrected query." not in prompts[0]
+    assert seen[0].error.split(" (after")[0] in prompts[1] and "Write a corrected query." in prompts[1]
+
+
+def test_no_retries_means_one_attempt(config: Config, tiny_chat_gguf_path: Path) -> None:
+    with Session(config, model=str(tiny_chat_gguf_path), max_retries=0, max_new_tokens=8) as session:
+        with pytest.raises((SQLGenerationError, DatabaseError)) as failure:
+            session.ask("How many customers are there?")
+    assert "attempts" not in str(failure.value)
