@@ -19,7 +19,7 @@ OUT = ROOT / "docs" / "captures"
 WIDTH = 100
 
 
-def capture(args: list[str], name: str, title: str) -> int:
+def capture(args: list[str], name: str, title: str, *, stdin: str | None = None) -> int:
     from rich.console import Console
     from rich.text import Text
 
@@ -29,13 +29,17 @@ def capture(args: list[str], name: str, title: str) -> int:
     stdout, stderr = io.StringIO(), io.StringIO()
     environ = dict(os.environ) | {"FORCE_COLOR": "1", "COLUMNS": str(WIDTH)}
     environ.pop("NO_COLOR", None)
+    piped = stdin is not None
     env = Environment(
-        stdin=io.StringIO(), stdout=stdout, stderr=stderr,
-        stdin_isatty=False, stdout_isatty=True, stderr_isatty=False, environ=environ,
+        stdin=io.StringIO(stdin or ""), stdout=stdout, stderr=stderr,
+        stdin_isatty=False, stdout_isatty=not piped, stderr_isatty=False, environ=environ,
     )
     code = run(args, env=env)
     console = Console(record=True, width=WIDTH, force_terminal=True, color_system="truecolor", file=io.StringIO())
-    console.print(Text(f"$ sqlcoder {' '.join(_quote(a) for a in args)}", style="bold"))
+    command = f"sqlcoder {' '.join(_quote(a) for a in args)}"
+    if piped:
+        command = f"printf {_quote(stdin.replace(chr(10), chr(92) + 'n'))} | {command}"
+    console.print(Text(f"$ {command}", style="bold"))
     console.print(Text.from_ansi(stdout.getvalue()), end="")
     if stderr.getvalue().strip():
         console.print(Text.from_ansi(stderr.getvalue()), style="dim", end="")
@@ -60,10 +64,15 @@ def main() -> int:
     (OUT / "_setup.svg").unlink()
     capture(["ask", "Which 5 customers spent the most?", "--model", "qwen-1.5b"], "ask", "sqlcoder ask")
     capture(["ask", "How many orders per status?", "--model", "qwen-1.5b", "--format", "markdown"], "ask-markdown", "sqlcoder ask --format markdown")
+    capture(
+        ["ask", "--model", "qwen-1.5b"], "pipeline", "questions from stdin, jsonl out",
+        stdin="How many customers are there?\nHow many products are out of stock?\n",
+    )
     capture(["sql", "SELECT country, count(*) AS customers FROM customers GROUP BY country ORDER BY 2 DESC LIMIT 5"], "sql", "sqlcoder sql")
     capture(["schema", "orders", "order_items", "--format", "tree"], "schema-tree", "sqlcoder schema --format tree")
     capture(["models", "list"], "models-list", "sqlcoder models list")
     capture(["history", "--limit", "5"], "history", "sqlcoder history")
+    capture(["config", "show"], "config-show", "sqlcoder config show")
     return 0
 
 
