@@ -53,6 +53,23 @@ class HistoryEntry:
     attempts: int | None
     timings: dict[str, Any]
 
+    #: column headers of :meth:`row`
+    ROW_HEADERS = ("id", "when", "question", "sql", "outcome")
+
+    def row(self) -> tuple[Any, ...]:
+        """One line of a history table: the SQL on one line, the outcome in words."""
+        if self.outcome != "ok":
+            outcome = self.outcome
+        else:
+            outcome = f"ok ({self.row_count} rows)" if self.row_count is not None else "ok"
+        return (
+            self.id,
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(self.timestamp)),
+            self.question or "(SQL)",
+            " ".join((self.sql or "").split()),
+            outcome,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

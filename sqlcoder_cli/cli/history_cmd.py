@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Optional
 
 import typer
@@ -39,17 +38,7 @@ def history(
         return
     from .render import print_rows
 
-    rows = [
-        (
-            e.id,
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(e.timestamp)),
-            e.question or "",
-            " ".join((e.sql or "").split()),
-            e.outcome if e.outcome != "ok" else f"ok ({e.row_count} rows)",
-        )
-        for e in entries
-    ]
-    print_rows(state, ["id", "when", "question", "sql", "outcome"], rows)
+    print_rows(state, list(entries[0].ROW_HEADERS), [e.row() for e in entries])
 
 
 def register(app: typer.Typer) -> None:

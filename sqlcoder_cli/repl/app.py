@@ -741,17 +741,7 @@ class Repl:
         if not entries:
             self.info("nothing in the history" + (f" matching {arg!r}" if arg else "") + " for this database")
             return
-        rows = [
-            (
-                e.id,
-                time.strftime("%Y-%m-%d %H:%M", time.localtime(e.timestamp)),
-                e.question or "(SQL)",
-                " ".join((e.sql or "").split()),
-                e.outcome if e.outcome != "ok" else (f"{e.row_count} rows" if e.row_count is not None else "ok"),
-            )
-            for e in reversed(entries)
-        ]
-        self._print_rows(["#", "when", "question", "sql", "outcome"], rows)
+        self._print_rows(list(entries[0].ROW_HEADERS), [e.row() for e in reversed(entries)])
 
     def _meta_save(self, arg: str) -> None:
         sql = self._need_sql()
