@@ -233,7 +233,8 @@ def eval_command(
         wall_s=wall_s,
         extra={"load_s": round(evaluator.load_s, 2)},
     )
-    json_path, md_path = write_report(result, report_base.with_suffix(".json"))
+    base = str(report_base)[: -len(".json")] if str(report_base).endswith(".json") else str(report_base)
+    json_path, md_path = write_report(result, Path(base + ".json"))
     _print_report(state, result)
     o = result["overall"]
     state.info(

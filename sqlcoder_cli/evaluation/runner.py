@@ -154,7 +154,9 @@ class Evaluator:
         self.config = config
         self.options = options
         self.gold_cache = _GoldCache()
-        self.model_name = "gold" if options.gold else (options.model or config.default_model)
+        model = options.model or config.default_model
+        #: replaced by the loaded model's name once a model is loaded
+        self.model_name = "gold" if options.gold else (Path(model).stem if model.endswith(".gguf") else model)
         self.load_s = 0.0
 
     # -- sessions ---------------------------------------------------------------------------------
@@ -390,7 +392,7 @@ def write_report(report: dict[str, Any], json_path: Path) -> tuple[Path, Path]:
     """``NAME.json`` and ``NAME.md`` side by side."""
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    md = json_path.with_suffix(".md")
+    md = json_path.with_name(json_path.name[: -len(".json")] + ".md") if json_path.name.endswith(".json") else json_path.with_name(json_path.name + ".md")
     md.write_text(report_markdown(report), encoding="utf-8")
     return json_path, md
 

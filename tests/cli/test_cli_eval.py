@@ -8,14 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlcoder_cli.cli.app import app
-
 from clitest import invoke
-
-if not any(c.name == "eval" for c in app.registered_commands):  # until app.py registers it
-    from sqlcoder_cli.cli import eval_cmd
-
-    eval_cmd.register(app)
 
 
 @pytest.fixture
