@@ -471,9 +471,9 @@ class Session:
 
     def check_against_schema(self, sql: str) -> None:
         """Unknown tables or columns are caught here, before the database sees the query."""
-        from .sql.validate import validate_sql
+        from .sql.validate import check_sql
 
-        validate_sql(sql, self.schema.as_sqlglot_mapping(), dialect=self.database.target.sqlglot_dialect)
+        check_sql(sql, self.schema.as_sqlglot_mapping(), dialect=self.database.target.sqlglot_dialect)
 
     def run_sql(self, sql: str, *, limit: int | None = -1) -> QueryResult:
         """Run already-guarded SQL on the read-only connection (``limit=-1``: the session's)."""

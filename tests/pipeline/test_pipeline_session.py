@@ -136,3 +136,15 @@ def test_no_retries_means_one_attempt(config: Config, tiny_chat_gguf_path: Path)
         with pytest.raises((SQLGenerationError, DatabaseError)) as failure:
             session.ask("How many customers are there?")
     assert "attempts" not in str(failure.value)
+
+
+def test_unknown_columns_are_caught_before_the_database_sees_them(config: Config, tiny_gguf_path: Path) -> None:
+    from sqlcoder_cli.errors import SQLValidationError
+
+    with Session(config, model=str(tiny_gguf_path)) as session:
+        with pytest.raises(SQLValidationError, match="unknown column customers.total_spent"):
+            session.prepare_sql("SELECT total_spent FROM customers")
+        with pytest.raises(SQLValidationError, match="unknown table"):
+            session.prepare_sql("SELECT * FROM clients")
+    with Session(config, model=str(tiny_gguf_path), validate=False) as session:
+        assert session.prepare_sql("SELECT total_spent FROM customers")  # left to the database
