@@ -45,8 +45,9 @@ def child(args: argparse.Namespace) -> None:
         n_ctx=args.ctx, draft=args.draft, weight_repack=not args.no_repack, log_file=config.paths.log_dir / "llama.log"
     )
     results = []
+    # speed only: no validation or retries, so every question is exactly one model call
     with Session(config, db=args.db, model=args.model, engine_options=options, grammar=args.grammar,
-                 max_retries=0, use_memory=False) as session:
+                 max_retries=0, validate=False, use_memory=False) as session:
         for question in args.question:
             started = time.perf_counter()
             try:
@@ -58,7 +59,12 @@ def child(args: argparse.Namespace) -> None:
                     "generated_tokens": t.generated_tokens, "wall_s": time.perf_counter() - started,
                 })
             except Exception as exc:  # noqa: BLE001 - a failed answer is still a timing
-                results.append({"question": question, "error": str(exc), "wall_s": time.perf_counter() - started})
+                g = getattr(exc, "generation", None)
+                timing = {} if g is None else {
+                    "load_s": 0.0, "prompt_s": g.prompt_s, "generate_s": g.generate_s, "prompt_tokens": g.prompt_tokens,
+                    "cached_tokens": g.cached_tokens, "generated_tokens": g.generated_tokens,
+                }
+                results.append({"question": question, "error": str(exc), **timing, "wall_s": time.perf_counter() - started})
         load_s = session.engine.load_s
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"load_s": load_s, "peak_rss_mb": rss_kb / 1024, "answers": results}))
