@@ -20,8 +20,11 @@ N_LAYERS, N_EMBD, N_FF, N_HEAD, N_VOCAB, N_CTX = 32, 4096, 11008, 32, 32016, 163
 QUANTS = {"Q4_K_M": 15, "Q5_K_M": 17}  # llama_ftype values
 
 
+sys.path.insert(0, str(ROOT / "tests"))
+from testkit.tiny_gguf import add_spm_tokenizer  # noqa: E402 - shared with the test fixtures
+
+
 def _vocabulary() -> tuple[list[str], list[float], list[int]]:
-    sys.path.insert(0, str(ROOT / "tests"))
     from testkit.tiny_gguf import _vocabulary as tiny_vocabulary
 
     tokens, scores, types = tiny_vocabulary()
@@ -55,14 +58,7 @@ def write_f16(path: Path, seed: int = 0) -> Path:
     writer.add_rope_freq_base(1_000_000.0)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_vocab_size(N_VOCAB)
-    writer.add_tokenizer_model("llama")
-    writer.add_token_list(tokens)
-    writer.add_token_scores(scores)
-    writer.add_token_types(types)
-    writer.add_unk_token_id(0)
-    writer.add_bos_token_id(1)
-    writer.add_eos_token_id(2)
-    writer.add_add_bos_token(True)
+    add_spm_tokenizer(writer, tokens, scores, types)
 
     shapes: list[tuple[str, tuple[int, ...]]] = [("token_embd.weight", (N_VOCAB, N_EMBD))]
     for i in range(N_LAYERS):

@@ -10,6 +10,7 @@ for real.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 #: Words that show up in SQL prompts, so they tokenize into few pieces (not needed for correctness:
 #: the 256 byte tokens make every text tokenizable).
@@ -47,6 +48,19 @@ def _vocabulary() -> tuple[list[str], list[float], list[int]]:
         scores.append(-1000.0 + 10.0 * len(piece) - len(tokens) * 1e-3)
         types.append(TokenType.NORMAL)
     return tokens, scores, types
+
+
+def add_spm_tokenizer(writer: Any, tokens: list[str], scores: list[float], types: list[int]) -> None:
+    """The sentencepiece ("llama") tokenizer metadata: <unk>=0, <s>=1 (added at the start), </s>=2."""
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(scores)
+    writer.add_token_types(types)
+    writer.add_unk_token_id(0)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_add_bos_token(True)
+    writer.add_add_eos_token(False)
 
 
 def write_tiny_llama_gguf(
@@ -91,15 +105,7 @@ def write_tiny_llama_gguf(
     writer.add_rope_dimension_count(head_dim)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_vocab_size(n_vocab)
-    writer.add_tokenizer_model("llama")
-    writer.add_token_list(tokens)
-    writer.add_token_scores(scores)
-    writer.add_token_types(types)
-    writer.add_unk_token_id(0)
-    writer.add_bos_token_id(1)
-    writer.add_eos_token_id(2)
-    writer.add_add_bos_token(True)
-    writer.add_add_eos_token(False)
+    add_spm_tokenizer(writer, tokens, scores, types)
     if chat_template is not None:
         writer.add_chat_template(chat_template)
 
