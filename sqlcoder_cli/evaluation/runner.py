@@ -1,10 +1,9 @@
 """Run a question file through the pipeline and score it: predictions, resume, reports.
 
 One :class:`~sqlcoder_cli.pipeline.Session` per database, all sharing ONE loaded model: the first
-session loads the :class:`~sqlcoder_cli.engine.llama.LlamaEngine`; later sessions get it handed in
-through :func:`attach_engine` (it sets the session's ``_model``, ``_model_info`` and ``_engine``,
-the same attributes ``Session`` fills lazily) and :func:`detach_engine` takes it back before the
-session closes its database, so closing a session never closes the shared model. Questions are
+session loads the :class:`~sqlcoder_cli.engine.llama.LlamaEngine`; each later session takes it
+over with :meth:`Session.adopt_model <sqlcoder_cli.pipeline.Session.adopt_model>` before the
+previous one closes its database, so the model is loaded once and never closed mid-run. Questions are
 grouped by database, and within a database by their instructions (which the prompt puts before
 the schema), so consecutive prompts share the system + schema prefix and llama.cpp reuses its KV
 cache for it; the prediction file is therefore in that order, and reports follow the question file.
@@ -90,18 +89,6 @@ class Prediction:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def attach_engine(session: Session, donor: Session) -> None:
-    """Give ``session`` the model ``donor`` already loaded (no second load)."""
-    session._model = donor.model
-    session._model_info = donor.model_info
-    session._engine = donor.engine
-
-
-def detach_engine(session: Session) -> None:
-    """Take a shared engine back so ``session.close()`` leaves it loaded."""
-    session._engine = None
 
 
 def write_predictions(path: Path, lines: list[dict[str, Any]]) -> None:
@@ -201,7 +188,7 @@ class Evaluator:
             # a question's instructions go into the prompt before the schema: asking the questions
             # with the same instructions one after another keeps the schema's KV cache warm
             items.sort(key=lambda q: q.instructions)
-        donor: Session | None = None
+        current: Session | None = None  # holds the one loaded model, passed from database to database
         with out.open("a", encoding="utf-8") as sink:
             try:
                 for db_path, items in by_db.items():
@@ -209,29 +196,21 @@ class Evaluator:
                         self._run_gold(db_path, items, sink, on_done)
                         continue
                     session = self._session(db_path)
-                    try:
-                        if donor is None:
-                            _ = session.engine
-                            self.load_s = session.engine.load_s
-                            self.model_name = session.model.name
-                            donor = session
-                            if on_loaded is not None:
-                                on_loaded()
-                        else:
-                            attach_engine(session, donor)
-                        for q in items:
-                            prediction = self._ask(session, q)
-                            self._write(sink, prediction, on_done)
-                    finally:
-                        if session is not donor:
-                            detach_engine(session)
-                            session.close()
-                        else:
-                            session._database and session._database.close()
-                            session._database = None
+                    if current is None:
+                        self.load_s = session.engine.load_s
+                        self.model_name = session.model.name
+                        if on_loaded is not None:
+                            on_loaded()
+                    else:
+                        session.adopt_model(current)  # no second load
+                        current.close()  # its database only: the model moved on
+                    current = session
+                    for q in items:
+                        prediction = self._ask(session, q)
+                        self._write(sink, prediction, on_done)
             finally:
-                if donor is not None:
-                    donor.close()
+                if current is not None:
+                    current.close()
         wanted = {q.id for q in questions}
         lines = {p["id"]: p for p in read_predictions(out) if p["id"] in wanted}
         return [lines[q.id] for q in questions if q.id in lines]
