@@ -181,6 +181,7 @@ class Session:
         refresh_schema: bool = False,
         prune: bool = True,
         value_hints: bool = True,
+        join_hints: bool = True,
         use_notes: bool = True,
         grammar: bool | None = None,
     ) -> None:
@@ -203,6 +204,7 @@ class Session:
         #: ablation switches (``sqlcoder eval`` measures what each stage adds)
         self.prune = prune
         self.value_hints = value_hints
+        self.join_hints = join_hints
         self.use_notes = use_notes
         self.grammar = self.config.grammar if grammar is None else grammar
         self._grammar_text: str | None = None
@@ -299,17 +301,22 @@ class Session:
 
     @property
     def prompt_schema(self) -> Schema:
-        """The schema as the prompt shows it: without sampled values when value hints are off."""
-        if self.value_hints:
-            return self.schema
+        """The schema as the prompt shows it: without sampled values when value hints are off, with
+        the foreign keys its names imply when it declares none (join hints, see schema/joins.py)."""
         if self._prompt_schema is None:
             import copy
 
-            bare = copy.deepcopy(self.schema)
-            for table in bare.tables:
-                for column in table.columns:
-                    column.sample_values = None
-            self._prompt_schema = bare
+            from .schema.joins import infer_foreign_keys
+
+            shown = self.schema
+            if not self.value_hints:
+                shown = copy.deepcopy(shown)
+                for table in shown.tables:
+                    for column in table.columns:
+                        column.sample_values = None
+            if self.join_hints:
+                shown = infer_foreign_keys(shown)
+            self._prompt_schema = shown
         return self._prompt_schema
 
     def notes(self) -> str:

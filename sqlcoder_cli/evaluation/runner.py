@@ -46,6 +46,7 @@ class EvalOptions:
     validate: bool = True
     prune: bool = True
     value_hints: bool = True
+    join_hints: bool = True
     notes: bool = True
     instructions: bool = True
     query_timeout_s: float = 10.0
@@ -54,12 +55,14 @@ class EvalOptions:
 
     def session_kwargs(self) -> dict[str, Any]:
         if self.raw:
-            return dict(max_retries=0, validate=False, prune=False, value_hints=False, use_notes=False, use_memory=False)
+            return dict(max_retries=0, validate=False, prune=False, value_hints=False, join_hints=False,
+                        use_notes=False, use_memory=False)
         return dict(
             max_retries=self.retries,
             validate=self.validate,
             prune=self.prune,
             value_hints=self.value_hints,
+            join_hints=self.join_hints,
             use_notes=self.notes,
             use_memory=False,
         )
@@ -68,7 +71,7 @@ class EvalOptions:
         """The settings as they go into a report (engine options left out)."""
         data = {k: v for k, v in asdict(self).items() if k != "engine_options"}
         if self.raw:
-            data.update(retries=0, validate=False, prune=False, value_hints=False, notes=False)
+            data.update(retries=0, validate=False, prune=False, value_hints=False, join_hints=False, notes=False)
         return data
 
 

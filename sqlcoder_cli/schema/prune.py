@@ -34,15 +34,15 @@ overestimates by 0-16 % (see docs/schema.md), which errs on the side of fitting.
 
 from __future__ import annotations
 
-import bisect
 import math
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .ddl import _referred, _render_table, quote_identifier, render_ddl, table_ref
 from .introspect import Column, Schema, Table
+from .joins import JoinGraph
+from .words import _IRREGULAR, _STOP, root, stem, term_similarity, terms  # noqa: F401 - part of prune's interface
 
 _PIECES = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d|\s+|[^\sA-Za-z\d]")
 
@@ -92,112 +92,6 @@ class PrunedSchema:
 
 
 # -- words ----------------------------------------------------------------------------------------
-
-_STOP = set(
-    """a an the of in on at to for from by with without and or not no is are was were be been being do does did
-    what which who whom whose when where why how many much all any each every some me my our us we you your
-    i it its this that these those there their them they than then as into per show list give find get tell
-    return display please whose between over under more most less least top only also just have has had
-    can could would should will one two three""".split()
-)
-_SPLIT = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_]+", re.UNICODE)
-
-#: common English irregular verb forms (general language, not taken from any benchmark): a question
-#: says "sold"/"bought"/"sent" where the schema says ``sell``/``buyer``/``sender``
-_IRREGULAR = {
-    "bought": "buy", "sold": "sell", "sent": "send", "paid": "pay", "spent": "spend", "made": "make",
-    "took": "take", "taken": "take", "gave": "give", "given": "give", "wrote": "write", "written": "write",
-    "won": "win", "lost": "lose", "left": "leave", "began": "begin", "begun": "begin", "held": "hold",
-    "kept": "keep", "met": "meet", "ran": "run", "saw": "see", "seen": "see", "went": "go", "gone": "go",
-    "came": "come", "got": "get", "built": "build", "led": "lead", "lent": "lend", "read": "read",
-    "taught": "teach", "brought": "bring", "chose": "choose", "chosen": "choose", "drove": "drive",
-    "driven": "drive", "flew": "fly", "flown": "fly", "grew": "grow", "grown": "grow", "spoke": "speak",
-    "spoken": "speak", "rode": "ride", "ridden": "ride", "sang": "sing", "sung": "sing", "found": "find",
-    "told": "tell", "thought": "think", "caught": "catch", "fought": "fight", "sought": "seek",
-    "shipped": "ship", "children": "child", "people": "person", "men": "man", "women": "woman",
-}
-
-
-def stem(word: str) -> str:
-    """A tiny plural/verb-form stemmer: enough to meet 'orders' with 'order' and 'cities' with 'city'."""
-    w = word.lower()
-    if len(w) > 4 and w.endswith("ies"):
-        return w[:-3] + "y"
-    if len(w) > 4 and w.endswith(("sses", "shes", "ches", "xes")):
-        return w[:-2]
-    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        return w[:-1]
-    return w
-
-
-_SUFFIXES = ("ations", "ation", "ition", "ments", "ment", "ings", "ing", "ers", "ors", "ions", "ion", "ed",
-             "er", "or", "ly", "al", "ity", "ive", "ful", "ness", "e")
-
-
-def root(word: str) -> str:
-    """``stem`` plus one derivational suffix off, for matching only ('participated' ~ 'participation',
-    'sender' ~ 'send', 'successful' ~ 'success'); never below 4 letters."""
-    w = stem(word)
-    for suf in _SUFFIXES:
-        if w.endswith(suf) and len(w) - len(suf) >= 4:
-            w = w[: -len(suf)]
-            break
-    if len(w) >= 5 and w[-1] == w[-2] and w[-1] not in "aeiouls":  # shipp -> ship
-        w = w[:-1]
-    return w
-
-
-def terms(text: str) -> list[str]:
-    """Split identifiers and prose into stemmed lower-case terms (stop words dropped)."""
-    out: list[str] = []
-    for piece in _SPLIT.findall(text.replace("_", " ")):
-        low = piece.lower()
-        if low in _STOP or (len(low) < 2 and not low.isdigit()):
-            continue
-        out.append(stem(_IRREGULAR.get(low, low)))
-    return out
-
-
-_VOWELS = set("aeiou")
-
-
-def _abbreviates(short: str, word: str) -> bool:
-    """``short`` is a consonant skeleton of ``word``: same first letter, the rest consonants that
-    occur in order ('qty' quantity, 'amt' amount, 'dt' date, 'ccy' currency, 'cnt' count)."""
-    if not (2 <= len(short) <= 4 and len(word) >= len(short) + 2 and short[0] == word[0]):
-        return False
-    if any(ch in _VOWELS or not ch.isalpha() for ch in short[1:]):
-        return False
-    i = 1
-    for ch in word[1:]:
-        if i < len(short) and ch == short[i]:
-            i += 1
-    return i == len(short)
-
-
-def term_similarity(schema_term: str, question_term: str) -> float:
-    """How well one schema term meets one question term: 1 equal, 0.9 same root, 0.6 prefix or
-    abbreviation ('cust' ~ 'customer', 'qty' ~ 'quantity'), 0.5 the question word is a prefix of the
-    schema term ('sale' ~ 'salesperson'), else 0."""
-    t, q = schema_term, question_term
-    if t == q:
-        return 1.0
-    if t.isdigit() or q.isdigit():
-        return 0.0
-    if len(t) >= 4 and len(q) >= 4 and root(t) == root(q):
-        return 0.9
-    common = len(os.path.commonprefix([t, q]))
-    if common >= 7 and common >= min(len(t), len(q)) - 3:  # 'participated' ~ 'participation'
-        return 0.8
-    if len(t) >= 3 and q.startswith(t):
-        return 0.6
-    if _abbreviates(t, q):
-        return 0.6
-    if len(q) >= 4 and t.startswith(q):
-        return 0.5
-    return 0.0
-
-
 # -- question features ----------------------------------------------------------------------------
 
 _MONTHS = "january february march april may june july august september october november december"
@@ -280,132 +174,6 @@ class _Matcher:
             if len(words) == 1 and len(words[0]) >= 3 and not words[0].isdigit():
                 best = max(best, self.similarity(words[0]))
         return best if best >= 0.6 else 0.0
-
-
-def _key_of(t: Table) -> list[str]:
-    """The declared primary key, else a first column named like an id (``id``, ``uid``, ``sbCustId``)."""
-    if t.primary_key:
-        return t.primary_key
-    if t.columns and re.search(r"(id|key|code)$", t.columns[0].name, re.I):
-        return [t.columns[0].name]
-    return []
-
-
-class _Graph:
-    """Which columns join, and which tables are one join away (declared or inferred)."""
-
-    def __init__(self, schema: Schema) -> None:
-        self.schema = schema
-        self.implied = _implied_pairs(schema)
-        self.named = _named_references(schema)
-        self.keys = self._join_keys()
-        self.neighbours = self._neighbours()
-
-    def _join_keys(self) -> dict[int, set[str]]:
-        schema = self.schema
-        keys: dict[int, set[str]] = {id(t): set(_key_of(t)) for t in schema.tables}
-        for t in schema.tables:
-            for fk in t.foreign_keys:
-                keys[id(t)].update(fk.columns)
-                ref = schema.table(fk.referred_table)
-                if ref is not None:
-                    keys.setdefault(id(ref), set()).update(fk.referred_columns)
-        for t, col in self.implied:
-            keys[id(t)].add(col)
-        for t, col, _other in self.named:
-            keys[id(t)].add(col)
-        return keys
-
-    def _neighbours(self) -> dict[int, list[Table]]:
-        """Tables one join away: declared foreign keys both ways, then implied same-name keys."""
-        schema = self.schema
-        out: dict[int, list[Table]] = {id(t): [] for t in schema.tables}
-        seen: set[tuple[int, int]] = set()
-
-        def link(a: Table, b: Table) -> None:
-            if a is b or (id(a), id(b)) in seen:
-                return
-            seen.add((id(a), id(b)))
-            seen.add((id(b), id(a)))
-            out[id(a)].append(b)
-            out[id(b)].append(a)
-
-        for t in schema.tables:
-            for fk in t.foreign_keys:
-                ref = schema.table(
-                    f"{fk.referred_schema}.{fk.referred_table}" if fk.referred_schema else fk.referred_table
-                )
-                if ref is not None:
-                    link(t, ref)
-        by_name: dict[str, list[Table]] = {}
-        for t, col in self.implied:
-            by_name.setdefault(col.lower(), []).append(t)
-        for tables in by_name.values():
-            if len(tables) <= 6:  # a name on every table ('id') links nothing in particular
-                for a in tables:
-                    for b in tables:
-                        link(a, b)
-        for t, _col, other in self.named:
-            link(t, other)
-        return out
-
-
-_KEYLIKE = re.compile(r"(id|key|code|no|num|number)$", re.I)
-
-
-def _implied_pairs(schema: Schema) -> list[tuple[Table, str]]:
-    by_name: dict[str, list[Table]] = {}
-    for t in schema.tables:
-        for c in t.columns:
-            if _KEYLIKE.search(c.name) or c.primary_key:
-                by_name.setdefault(c.name.lower(), []).append(t)
-    return [
-        (t, c.name)
-        for t in schema.tables
-        for c in t.columns
-        if len(by_name.get(c.name.lower(), [])) > 1
-    ]
-
-
-def _named_references(schema: Schema) -> list[tuple[Table, str, Table]]:
-    """Undeclared foreign keys by naming convention: ``user_id`` → ``users``, ``sbTxCustId`` → ``sbCustomer``.
-
-    The word before the ``id``/``key``/``code`` suffix must equal the last word of a table's name
-    or be a prefix (3+ letters) of it. Indexed by last word so 500 tables stay cheap.
-    """
-    by_tail: dict[str, list[Table]] = {}
-    by_whole: dict[str, list[Table]] = {}
-    for t in schema.tables:
-        name_terms = terms(t.name)
-        if name_terms:
-            by_tail.setdefault(name_terms[-1], []).append(t)
-            by_whole.setdefault("".join(name_terms), []).append(t)
-    tails = sorted(by_tail)
-    found: list[tuple[Table, str, Table]] = []
-    for t in schema.tables:
-        for c in t.columns:
-            m = re.match(r"^(.*?)_?(id|key|code)$", c.name, re.I)
-            if not m or not m.group(1):
-                continue
-            words = terms(m.group(1))
-            if not words:
-                continue
-            word, joined = words[-1], "".join(words)
-            targets: list[Table] = list(by_whole.get(joined, []))
-            if len(word) >= 3:
-                i = bisect.bisect_left(tails, word)
-                while i < len(tails) and tails[i].startswith(word):
-                    targets.extend(by_tail[tails[i]])
-                    i += 1
-            else:
-                targets.extend(by_tail.get(word, []))
-            done: set[int] = set()
-            for other in sorted(targets, key=lambda x: schema.tables.index(x) if len(schema.tables) < 64 else 0):
-                if other is t or id(other) in done:
-                    continue
-                done.add(id(other))
-                found.append((t, c.name, other))
-    return found
 
 
 _LABEL_TERMS = {"name", "title", "label"}
@@ -594,7 +362,7 @@ def prune_schema(
         return PrunedSchema(schema, full_ddl, full_tokens, [], {}, full_tokens)
 
     scored = _score(schema, question, notes)
-    graph = _Graph(schema)
+    graph = JoinGraph(schema)
     keys, neighbours = graph.keys, graph.neighbours
     ranked = sorted(scored, key=lambda s: (-s.score, s.index))
     by_id = {id(s.table): s for s in scored}

@@ -89,9 +89,11 @@ def test_raw_and_ablation_switches_reach_the_session() -> None:
     from sqlcoder_cli.evaluation.runner import EvalOptions
 
     raw = EvalOptions(raw=True, retries=5).session_kwargs()
-    assert raw == dict(max_retries=0, validate=False, prune=False, value_hints=False, use_notes=False, use_memory=False)
-    some = EvalOptions(retries=1, validate=False, prune=False, value_hints=True).session_kwargs()
+    assert raw == dict(max_retries=0, validate=False, prune=False, value_hints=False, join_hints=False,
+                       use_notes=False, use_memory=False)
+    some = EvalOptions(retries=1, validate=False, prune=False, value_hints=True, join_hints=False).session_kwargs()
     assert some["max_retries"] == 1 and not some["validate"] and not some["prune"] and some["value_hints"]
+    assert some["join_hints"] is False
     assert some["use_memory"] is False  # never on in an evaluation
 
 

@@ -148,3 +148,18 @@ def test_unknown_columns_are_caught_before_the_database_sees_them(config: Config
             session.prepare_sql("SELECT * FROM clients")
     with Session(config, model=str(tiny_gguf_path), validate=False) as session:
         assert session.prepare_sql("SELECT total_spent FROM customers")  # left to the database
+
+
+def test_inferred_join_hints_reach_the_prompt_unless_switched_off(config: Config, tiny_gguf_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "shop.sqlite"
+    with sqlite3.connect(path) as con:
+        con.executescript(
+            "CREATE TABLE customers (id INTEGER, name TEXT);"
+            "CREATE TABLE orders (id INTEGER, customer_id INTEGER, total REAL);"
+        )
+    con.close()
+    hint = "-- orders.customer_id can be joined with customers.id"
+    with Session(config, db=str(path), model=str(tiny_gguf_path)) as session:
+        assert hint in session.build_prompt("total per customer name").text
+    with Session(config, db=str(path), model=str(tiny_gguf_path), join_hints=False) as session:
+        assert hint not in session.build_prompt("total per customer name").text
