@@ -101,11 +101,16 @@ def first_error_line(exc: BaseException) -> str:
 SchemaMapping = Mapping[str, Mapping[str, Any]]
 
 
+#: constructs a model writes for SQLite that only Postgres/MySQL understand
+_FOREIGN_TO_SQLITE = re.compile(r"\bINTERVAL\b|\bDATE_TRUNC\s*\(|\bEXTRACT\s*\(|\bDATE_(?:ADD|SUB)\s*\(|\bAGE\s*\(|::", re.I)
+
+
 def transpile_sql(sql: str, *, source: str, target: str, schema: SchemaMapping | None = None) -> str:
     """Rewrite one statement from dialect ``source`` to dialect ``target``.
 
     Identity (only stripped, trailing ``;`` dropped) when both dialects are the same, so a query
-    that already runs is never reformatted needlessly.
+    that already runs is never reformatted needlessly; except SQLite "SQL" that carries Postgres or
+    MySQL date arithmetic, which SQLite would reject: that is read as Postgres and rewritten.
 
     ``schema`` (``{table: {column: type}}`` of the target database) lets the SQLite rewrite know
     which columns hold dates and timestamps, so Postgres date arithmetic between columns
@@ -117,7 +122,14 @@ def transpile_sql(sql: str, *, source: str, target: str, schema: SchemaMapping |
     if not text:
         raise SQLGenerationError("the model returned no SQL")
     if source == target:
-        return text
+        if target != "sqlite" or not _FOREIGN_TO_SQLITE.search(text):
+            return text
+        # Models asked for SQLite still write Postgres/MySQL date arithmetic (INTERVAL, DATE_SUB,
+        # DATE_TRUNC, EXTRACT) that SQLite cannot run; read those as Postgres and rewrite them.
+        try:
+            return transpile_sql(text, source="postgres", target="sqlite", schema=schema)
+        except SQLGenerationError:
+            return text
     try:
         with quiet_sqlglot():
             trees = [t for t in sqlglot.parse(text, read=source) if t is not None]
@@ -727,6 +739,10 @@ def _sqlite_rule(node: exp.Expression) -> exp.Expression | None:  # noqa: PLR091
         return _regex_sqlite(node)
     if isinstance(node, (exp.Add, exp.Sub)):
         return _arith_sqlite(node)
+    if isinstance(node, (exp.DateAdd, exp.DateSub)) and isinstance(node.expression, exp.Interval):
+        # MySQL's DATE_SUB(d, INTERVAL 1 WEEK) is d - INTERVAL 1 WEEK
+        op = exp.Sub if isinstance(node, exp.DateSub) else exp.Add
+        return _arith_sqlite(op(this=node.this, expression=node.expression))
     if isinstance(node, (*_COMPARISONS, exp.Between)):
         return _compare_sqlite(node)
     return None

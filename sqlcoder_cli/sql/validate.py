@@ -324,7 +324,21 @@ def validate_sql(sql: str, schema_mapping: dict, *, dialect: str) -> list[SQLIss
             issues.extend(tables)
             continue  # columns of an unknown table would only repeat the same problem
         issues.extend(_column_issues(tree, mapping, dialect))
-    return issues
+    return [_with_owners(issue, mapping) for issue in issues]
+
+
+def _with_owners(issue: SQLIssue, mapping: dict[str, dict[str, str]]) -> SQLIssue:
+    """Say which tables do have an unknown column's name: a small model that put ``citation_num``
+    on the wrong table fixes the join when told where the column lives, rarely from the list alone."""
+    if issue.kind != "unknown_column" or not issue.name:
+        return issue
+    label, _, column = issue.name.rpartition(".")
+    owners = sorted(t for t, cols in mapping.items() if column in cols and t != label)
+    if not owners:
+        return issue
+    where = ", ".join(owners[:4]) + (f" and {len(owners) - 4} more" if len(owners) > 4 else "")
+    verb = "has" if len(owners) == 1 else "have"
+    return SQLIssue(issue.kind, f"{issue.message}; {where} {verb} a column {column}", issue.name)
 
 
 def check_sql(sql: str, schema_mapping: dict, *, dialect: str) -> None:

@@ -114,3 +114,22 @@ def test_every_mapped_dialect_exists() -> None:
 
     for name in BACKEND_TO_SQLGLOT.values():
         assert name in Dialect.classes, name
+
+
+def test_sqlite_answers_with_postgres_or_mysql_dates_are_repaired() -> None:
+    # a model asked for SQLite writes INTERVAL / DATE_SUB anyway; SQLite would say 'syntax error'
+    with open_database("demo") as db:
+        for sql, expected in [
+            ("SELECT DATE_SUB('2024-03-10', INTERVAL 1 WEEK)", "2024-03-03"),
+            ("SELECT DATE('2024-03-10') - INTERVAL 14 DAY", "2024-02-25"),
+            ("SELECT DATE_TRUNC('month', DATE('2024-03-10')) - INTERVAL '1 month'", "2024-02-01"),
+        ]:
+            repaired = transpile_sql(sql, source="sqlite", target="sqlite")
+            assert "INTERVAL" not in repaired.upper()
+            assert str(db.execute(repaired).rows[0][0])[:10] == expected, repaired
+
+
+def test_plain_sqlite_is_left_alone_even_with_the_word_interval() -> None:
+    sql = "SELECT strftime('%Y', created_at) FROM t WHERE note = 'interval' LIMIT 3"
+    assert transpile_sql(sql, source="sqlite", target="sqlite") in (sql, sql.replace("strftime", "STRFTIME"))
+    assert transpile_sql("SELECT date('now','-7 day')", source="sqlite", target="sqlite") == "SELECT date('now','-7 day')"

@@ -157,3 +157,10 @@ def test_gold_sql_of_the_benchmark_has_no_false_positives(sql_eval_dir: Path) ->
                 flagged.append((q["id"], sql, issues))
     assert flagged == []
     assert len(unparsed) <= 2, unparsed
+
+
+def test_unknown_column_says_which_tables_have_it() -> None:
+    # 'city' lives on customers: a model that put it on orders is told where it is
+    issue = _one("SELECT o.city FROM orders o")
+    assert issue.message.endswith("; customers has a column city"), issue.message
+    assert "has a column" not in _one("SELECT o.nothing_like_it FROM orders o").message
