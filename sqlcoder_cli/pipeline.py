@@ -184,6 +184,7 @@ class Session:
         join_hints: bool = True,
         use_notes: bool = True,
         grammar: bool | None = None,
+        question_first: bool = False,
     ) -> None:
         self.config = config or Config.load()
         self.db_spec = db if db is not None else (self.config.default_db or None)
@@ -205,6 +206,7 @@ class Session:
         self.prune = prune
         self.value_hints = value_hints
         self.join_hints = join_hints
+        self.question_first = question_first
         self.use_notes = use_notes
         self.grammar = self.config.grammar if grammar is None else grammar
         self._grammar_text: str | None = None
@@ -390,6 +392,7 @@ class Session:
                 examples=examples,
                 correction=correction,
                 previous=previous,
+                question_first=self.question_first,
             )
             return build_prompt(
                 family, request, chat_template=info.chat_template, bos_token=info.bos_token, eos_token=info.eos_token

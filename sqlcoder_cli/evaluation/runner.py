@@ -47,6 +47,7 @@ class EvalOptions:
     prune: bool = True
     value_hints: bool = True
     join_hints: bool = True
+    question_first: bool = False
     notes: bool = True
     instructions: bool = True
     query_timeout_s: float = 10.0
@@ -63,6 +64,7 @@ class EvalOptions:
             prune=self.prune,
             value_hints=self.value_hints,
             join_hints=self.join_hints,
+            question_first=self.question_first,
             use_notes=self.notes,
             use_memory=False,
         )

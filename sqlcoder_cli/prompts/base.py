@@ -53,6 +53,10 @@ class PromptRequest:
     correction: Correction | None = None
     #: the previous question and its SQL, when this question follows up on it ("now by month")
     previous: Example | None = None
+    #: chat prompts: the question before the schema in the user turn. Off by default: with the
+    #: schema first, every question on a database shares the prompt's prefix and its KV state
+    #: (docs/performance.md measures both layouts' accuracy)
+    question_first: bool = False
 
 
 @dataclass(frozen=True)

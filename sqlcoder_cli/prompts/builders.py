@@ -189,8 +189,13 @@ def build_chat(
     else:
         user = f"Question: {request.question}"
     messages.append({"role": "user", "content": user})
-    # the schema travels with the first user turn
-    messages[1]["content"] = CHAT_SCHEMA_TEMPLATE.format(dialect_name=name, ddl=request.ddl) + messages[1]["content"]
+    # the schema travels with the first user turn, before its question (so that prefix is shared
+    # by every question on the database) unless the request asks for the question first
+    schema = CHAT_SCHEMA_TEMPLATE.format(dialect_name=name, ddl=request.ddl)
+    if request.question_first:
+        messages[1]["content"] = messages[1]["content"] + "\n\n" + schema.rstrip("\n")
+    else:
+        messages[1]["content"] = schema + messages[1]["content"]
     if request.correction is not None:
         messages.append({"role": "assistant", "content": f"```sql\n{_statement(request.correction.sql)}\n```"})
         messages.append({"role": "user", "content": CHAT_CORRECTION_TEMPLATE.format(error=request.correction.error.strip())})

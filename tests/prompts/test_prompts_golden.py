@@ -64,6 +64,16 @@ def test_chat_family_renders_the_models_own_template_and_names_the_dialect() -> 
     assert prompt.answer_prefix == "```sql\n"
 
 
+def test_chat_question_first_layout_moves_only_the_question() -> None:
+    from dataclasses import replace
+
+    prompt = build_prompt("chat", replace(REQUEST, question_first=True), chat_template=CHATML)
+    assert "<|im_start|>user\nQuestion: How many customers are there?\n\nDatabase schema (SQLite):\n" in prompt.text
+    assert prompt.text.endswith(f"{DDL}<|im_end|>\n<|im_start|>assistant\n```sql\n")
+    default = build_prompt("chat", REQUEST, chat_template=CHATML)
+    assert sorted(prompt.text.replace("\n", "")) == sorted(default.text.replace("\n", ""))  # same words, reordered
+
+
 @pytest.mark.parametrize("dialect,name", [("duckdb", "DuckDB"), ("postgres", "PostgreSQL")])
 def test_chat_family_follows_the_target_dialect(dialect: str, name: str) -> None:
     request = PromptRequest(question="q", ddl=DDL, dialect=dialect)
