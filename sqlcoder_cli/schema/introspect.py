@@ -57,6 +57,9 @@ class ForeignKey:
     referred_columns: list[str]
     #: None when the referred table is in the default schema
     referred_schema: str | None = None
+    #: not declared by the database but implied by names (schema/joins.py); pruning drops these
+    #: hints before any content when the budget is tight
+    inferred: bool = False
 
 
 @dataclass

@@ -187,7 +187,7 @@ def infer_foreign_keys(schema: Schema) -> Schema:
         covered.add((id(t), column.lower()))
         inferred[id(t)].append(
             ForeignKey(columns=[column], referred_table=target.name, referred_columns=[target_column],
-                       referred_schema=target.schema if target.schema != t.schema else None)
+                       referred_schema=target.schema if target.schema != t.schema else None, inferred=True)
         )
 
     targets: dict[tuple[int, str], list[Table]] = {}

@@ -281,10 +281,12 @@ class _Costs:
                         f"{table_ref(ref, d)}.{quote_identifier(ref_col, d)}\n"
                     )
                     cost = float(count_tokens(hint))
+                    total += cost
+                    if fk.inferred:  # not charged while choosing: shed first if the result is over
+                        continue
                     self.hints.setdefault(id(t), []).append((id(ref), cost))
                     if ref is not t:
                         self.hints.setdefault(id(ref), []).append((id(t), cost))
-                    total += cost
         self.scale = full_tokens / total if total > 0 else 1.0
 
     def table(self, s: _Scored, cols: list[str], shown: Callable[[str], bool], kept: set[int]) -> float:
@@ -503,6 +505,22 @@ def prune_schema(
         sub = replace(schema, tables=sub_tables)
         return sub, render_ddl(sub)
 
+    def shed_inferred_hints(sub: Schema, ddl: str, real: int, kept_order: list[_Scored]) -> tuple[Schema, str, int]:
+        """Drop inferred join hints, least relevant table first, until the DDL fits (or none are left):
+        a hint the database never declared is worth less than a column."""
+        rank = {s.table.qualified_name: i for i, s in enumerate(kept_order)}
+        tables = list(sub.tables)
+        for i in sorted(range(len(tables)), key=lambda i: -rank.get(tables[i].qualified_name, 0)):
+            if not any(fk.inferred for fk in tables[i].foreign_keys):
+                continue
+            tables[i] = replace(tables[i], foreign_keys=[fk for fk in tables[i].foreign_keys if not fk.inferred])
+            sub = replace(sub, tables=list(tables))
+            ddl = render_ddl(sub)
+            real = count_tokens(ddl)
+            if real <= budget_tokens:
+                break
+        return sub, ddl, real
+
     # the per-line sum is an estimate: count the result for real and tighten (or loosen) the limit
     best: tuple[int, Schema, str, dict[int, list[str]]] | None = None
     fallback: tuple[int, dict[int, list[str]], list[_Scored], set[tuple[int, str]], list[tuple[str, int, str]]] | None = None
@@ -512,6 +530,8 @@ def prune_schema(
         kept, kept_order, samples, added = select(limit)
         sub, ddl = render(kept, kept_order, samples)
         real = count_tokens(ddl)
+        if real > budget_tokens:
+            sub, ddl, real = shed_inferred_hints(sub, ddl, real, kept_order)
         if real <= budget_tokens:
             if best is None or real > best[0]:
                 best = (real, sub, ddl, kept)
