@@ -69,9 +69,15 @@ def sql_grammar(names: Iterable[str]) -> str:
         [
             # After a word-like item comes whitespace, a symbol or the end, so two words can never
             # be glued into a name that is not allowed ("total" + "price").
-            "root ::= ws (wordlike sep | other ws)* wordlike? ws",
+            "root ::= ws (wordlike sep | other ws)* wordlike? ws fence?",
             "sep ::= [ \\t\\n]+ | symbol ws",
-            "wordlike ::= word | alias | number",
+            # a name the query itself defines may be anything: a column alias after AS, a CTE
+            # name after WITH (or after the comma between CTEs, "x AS (" covers that form)
+            "wordlike ::= word | alias | number | named",
+            "named ::= ([aA] [sS] | [wW] [iI] [tT] [hH]) [ \\t\\n]+ anyname",
+            "anyname ::= [a-zA-Z_] [a-zA-Z0-9_]*",
+            # the closing code fence of a chat answer (a stop string) ends the statement
+            'fence ::= "```"',
             "other ::= symbol | string | quoted",
             f"word ::= {word_rule}",
             f"quoted ::= {quoted_rule}",

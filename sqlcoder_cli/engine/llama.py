@@ -296,8 +296,16 @@ class LlamaEngine:
         emitted = 0
         finish_reason = "length"
         first_token_at: float | None = None
+        gate = None
+        processors = None
+        if grammar is not None:
+            from .constrained import GreedyGrammarGate
+
+            self._grammar(grammar)  # compile once: a broken grammar is a clear error, not a crash
+            gate = GreedyGrammarGate(vocab, grammar, len(tokens), llm.n_vocab())
+            processors = llama_cpp.LogitsProcessorList([gate])
         stream = llm.generate(
-            tokens, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0, grammar=self._grammar(grammar)
+            tokens, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0, logits_processor=processors
         )
         try:
             for token in stream:
@@ -322,6 +330,8 @@ class LlamaEngine:
                     break
         finally:
             stream.close()
+            if gate is not None:
+                gate.close()
         if on_token is not None and len(text) > emitted:
             on_token(text[emitted:])
         finished = time.perf_counter()
