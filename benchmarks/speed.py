@@ -1,6 +1,10 @@
 """Speed and memory of answering, per engine option, measured side by side in one run.
 
-    python benchmarks/speed.py [--model PATH ...] [--db PATH] [--questions N] [--out results/speed.json]
+    python benchmarks/speed.py [--model PATH ...] [--db PATH] [--question Q ...] [--max-tokens N]
+                               [--variants prompt_lookup,no_repack,grammar] [--out results/speed.json]
+
+The random-weight 7B-shape models (benchmarks/synthetic_7b.py) write gibberish, so only their speed
+and memory mean anything: run them with ``--variants no_repack --max-tokens 24``.
 
 For each model it measures, each time in a fresh process (so "cold" really is cold):
 - cold:        empty KV-state cache: model load, time to first token (prompt_s), generation speed;
@@ -47,7 +51,7 @@ def child(args: argparse.Namespace) -> None:
     results = []
     # speed only: no validation or retries, so every question is exactly one model call
     with Session(config, db=args.db, model=args.model, engine_options=options, grammar=args.grammar,
-                 max_retries=0, validate=False, use_memory=False) as session:
+                 max_retries=0, validate=False, use_memory=False, max_new_tokens=args.max_tokens) as session:
         for question in args.question:
             started = time.perf_counter()
             try:
@@ -78,6 +82,8 @@ def run_child(model: str, db: str, questions: list[str], home: str, **flags: obj
         cmd.append("--no-repack")
     if flags.get("grammar"):
         cmd.append("--grammar")
+    if flags.get("max_tokens"):
+        cmd += ["--max-tokens", str(flags["max_tokens"])]
     for q in questions:
         cmd += ["--question", q]
     env = os.environ | {"SQLCODER_HOME": home}
@@ -91,13 +97,18 @@ def _sum(answers: list[dict], key: str) -> float:
     return sum(a.get(key, 0) for a in answers)
 
 
-def measure_model(model: str, db: str, questions: list[str]) -> dict:
+ALL_VARIANTS = {"prompt_lookup": {"draft": "prompt-lookup"}, "no_repack": {"no_repack": True}, "grammar": {"grammar": True}}
+
+
+def measure_model(model: str, db: str, questions: list[str], variants: list[str] | None = None,
+                  max_tokens: int | None = None) -> dict:
     out: dict[str, object] = {"model": Path(model).name, "db": db}
+    common = {"max_tokens": max_tokens} if max_tokens else {}
     with tempfile.TemporaryDirectory() as home:
-        cold = run_child(model, db, questions[:1], home)
-        warm_disk = run_child(model, db, questions[1:2], home)
+        cold = run_child(model, db, questions[:1], home, **common)
+        warm_disk = run_child(model, db, questions[1:2], home, **common)
     with tempfile.TemporaryDirectory() as home:
-        in_process = run_child(model, db, questions, home)
+        in_process = run_child(model, db, questions, home, **common)
     first, second = cold["answers"][0], warm_disk["answers"][0]
     later = in_process["answers"][1:]
     out["cold"] = {"load_s": cold["load_s"], "ttft_s": first["prompt_s"], "prompt_tokens": first["prompt_tokens"],
@@ -111,10 +122,9 @@ def measure_model(model: str, db: str, questions: list[str]) -> dict:
     gen = in_process["answers"]
     out["generate_tok_s"] = _sum(gen, "generated_tokens") / max(_sum(gen, "generate_s"), 1e-9)
 
-    variants = {"prompt_lookup": {"draft": "prompt-lookup"}, "no_repack": {"no_repack": True}, "grammar": {"grammar": True}}
-    for name, flags in variants.items():
+    for name in variants if variants is not None else list(ALL_VARIANTS):
         with tempfile.TemporaryDirectory() as home:
-            result = run_child(model, db, questions, home, **flags)
+            result = run_child(model, db, questions, home, **ALL_VARIANTS[name], **common)
         answers = result["answers"]
         out[name] = {
             "load_s": result["load_s"],
@@ -145,6 +155,8 @@ def markdown(results: list[dict]) -> str:
         b = r["baseline"]
         lines.append(f"| {r['model']} | baseline | {b['load_s']:.2f} | {b['peak_rss_mb']:.0f} | {r['prefill_tok_s']:.0f} | {r['generate_tok_s']:.1f} (1.00×) | – |")
         for name in ("prompt_lookup", "no_repack", "grammar"):
+            if name not in r:
+                continue
             v = r[name]
             prefill = f"{v['prefill_tok_s']:.0f}" if v["prefill_tok_s"] else "–"
             lines.append(
@@ -164,6 +176,8 @@ def main() -> int:
     parser.add_argument("--draft", default="none")
     parser.add_argument("--no-repack", action="store_true")
     parser.add_argument("--grammar", action="store_true")
+    parser.add_argument("--max-tokens", type=int, default=None, help="Cap on generated tokens per question.")
+    parser.add_argument("--variants", default=",".join(ALL_VARIANTS), help="Options compared with the baseline.")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "speed.json"))
     args = parser.parse_args()
     if args.child:
@@ -173,7 +187,8 @@ def main() -> int:
     cache = Path.home() / ".cache" / "sqlcoder-dev-models"
     models = args.model or [str(cache / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"), str(cache / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")]
     questions = args.question or DEFAULT_QUESTIONS
-    results = [measure_model(m, args.db, questions) for m in models]
+    variants = [v for v in args.variants.split(",") if v]
+    results = [measure_model(m, args.db, questions, variants, args.max_tokens) for m in models]
     table = markdown(results)
     print(table)
     payload = {
@@ -182,6 +197,8 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d"),
         "db": args.db,
         "questions": questions,
+        "max_tokens": args.max_tokens,
+        "variants": variants,
         "results": results,
         "markdown": table,
     }

@@ -48,6 +48,7 @@ class EvalOptions:
     value_hints: bool = True
     join_hints: bool = True
     question_first: bool = False
+    grammar: bool = False
     notes: bool = True
     instructions: bool = True
     query_timeout_s: float = 10.0
@@ -57,7 +58,7 @@ class EvalOptions:
     def session_kwargs(self) -> dict[str, Any]:
         if self.raw:
             return dict(max_retries=0, validate=False, prune=False, value_hints=False, join_hints=False,
-                        use_notes=False, use_memory=False)
+                        use_notes=False, use_memory=False, grammar=False)
         return dict(
             max_retries=self.retries,
             validate=self.validate,
@@ -65,6 +66,7 @@ class EvalOptions:
             value_hints=self.value_hints,
             join_hints=self.join_hints,
             question_first=self.question_first,
+            grammar=self.grammar,
             use_notes=self.notes,
             use_memory=False,
         )
