@@ -467,8 +467,24 @@ class Session:
         native = transpile_sql(sql, source=source, target=target, schema=mapping)
         check_read_only(native, target)
         if self.validate:
+            native = self._mend_aliases(native)
             self.check_against_schema(native)
         return native
+
+    def _mend_aliases(self, sql: str) -> str:
+        """``sql`` with columns put on the one alias of their SELECT that has them, when validation
+        finds them on the wrong one and the mended query validates clean (sql/repair.py)."""
+        from .sql.repair import requalify_columns
+        from .sql.validate import validate_sql
+
+        mapping = self.schema.as_sqlglot_mapping()
+        dialect = self.database.target.sqlglot_dialect
+        if not any(issue.kind == "unknown_column" for issue in validate_sql(sql, mapping, dialect=dialect)):
+            return sql
+        mended = requalify_columns(sql, mapping, dialect=dialect)
+        if mended is None or validate_sql(mended, mapping, dialect=dialect):
+            return sql
+        return mended
 
     def sql_grammar(self) -> str:
         """GBNF allowing SQL words and this database's table and column names (built once)."""

@@ -163,3 +163,11 @@ def test_inferred_join_hints_reach_the_prompt_unless_switched_off(config: Config
         assert hint in session.build_prompt("total per customer name").text
     with Session(config, db=str(path), model=str(tiny_gguf_path), join_hints=False) as session:
         assert hint not in session.build_prompt("total per customer name").text
+
+
+def test_a_column_on_the_wrong_alias_is_mended_only_when_validating(config: Config, tiny_gguf_path: Path) -> None:
+    slip = "SELECT c.status FROM orders AS o JOIN customers AS c ON c.customer_id = o.customer_id"
+    with Session(config, model=str(tiny_gguf_path)) as session:
+        assert session.prepare_sql(slip) == slip.replace("c.status", "o.status")
+    with Session(config, model=str(tiny_gguf_path), validate=False) as session:
+        assert session.prepare_sql(slip) == slip
