@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .engine.base import EngineOptions, Generation, TokenCallback
-from .errors import DatabaseError, Interrupted, QueryTimeoutError, SQLGenerationError
+from .errors import DatabaseError, Interrupted, QueryTimeoutError, SQLGenerationError, UsageError
 
 if TYPE_CHECKING:
     from .db.connect import Database
@@ -41,6 +41,8 @@ SQLReview = Callable[[str], str]
 
 #: Tokens kept free besides the answer, so a prompt never fills the context to the last token.
 CONTEXT_MARGIN = 16
+#: prompt layouts: where the question goes relative to the schema (None: the family decides)
+PROMPT_LAYOUTS: dict[str, bool | None] = {"native": None, "schema-first": False, "question-first": True}
 
 
 @dataclass
@@ -184,7 +186,7 @@ class Session:
         join_hints: bool = True,
         use_notes: bool = True,
         grammar: bool | None = None,
-        question_first: bool = False,
+        prompt_layout: str = "native",
     ) -> None:
         self.config = config or Config.load()
         self.db_spec = db if db is not None else (self.config.default_db or None)
@@ -206,7 +208,10 @@ class Session:
         self.prune = prune
         self.value_hints = value_hints
         self.join_hints = join_hints
-        self.question_first = question_first
+        if prompt_layout not in PROMPT_LAYOUTS:
+            raise UsageError(f"unknown prompt layout {prompt_layout!r}", hint="one of: " + ", ".join(PROMPT_LAYOUTS))
+        #: where the question goes: the family's own place, or forced before/after the schema
+        self.prompt_layout = prompt_layout
         self.use_notes = use_notes
         self.grammar = self.config.grammar if grammar is None else grammar
         self._grammar_text: str | None = None
@@ -392,7 +397,7 @@ class Session:
                 examples=examples,
                 correction=correction,
                 previous=previous,
-                question_first=self.question_first,
+                question_first=PROMPT_LAYOUTS[self.prompt_layout],
             )
             return build_prompt(
                 family, request, chat_template=info.chat_template, bos_token=info.bos_token, eos_token=info.eos_token

@@ -240,11 +240,12 @@ def add(
     ctx: typer.Context,
     path: Path = typer.Argument(..., help="A .gguf file on disk (it stays where it is).", show_default=False),
     name: Optional[str] = typer.Option(None, "--name", "-n", help="Name to use with --model (default: the file name)."),
+    family: Optional[str] = typer.Option(None, "--family", help="Prompt family: sqlcoder, llama3-sqlcoder, duckdb-nsql or chat (default: detected from the file).", show_default=False),
 ) -> None:
     """Register a GGUF file you already have, under a name."""
     state = get_state(ctx)
     store = _store(state)
-    model = store.add(path, name)
+    model = store.add(path, name, family)
     from ..models.gguf_info import read_gguf_info
 
     info = read_gguf_info(model.path)

@@ -47,7 +47,7 @@ class EvalOptions:
     prune: bool = True
     value_hints: bool = True
     join_hints: bool = True
-    question_first: bool = False
+    prompt_layout: str = "native"
     grammar: bool = False
     notes: bool = True
     instructions: bool = True
@@ -65,7 +65,7 @@ class EvalOptions:
             prune=self.prune,
             value_hints=self.value_hints,
             join_hints=self.join_hints,
-            question_first=self.question_first,
+            prompt_layout=self.prompt_layout,
             grammar=self.grammar,
             use_notes=self.notes,
             use_memory=False,

@@ -215,8 +215,10 @@ class ModelStore:
             raise _offline_error(entry.name)
         return download(hub, entry.repo_id, entry.filename, entry.revision, progress=progress)
 
-    def add(self, path: str | Path, name: str | None = None) -> LocalModel:
-        """Register a GGUF file under ``name`` (default: the file's stem); the file is not copied."""
+    def add(self, path: str | Path, name: str | None = None, family: str | None = None) -> LocalModel:
+        """Register a GGUF file under ``name`` (default: the file's stem); the file is not copied.
+        ``family`` overrides the prompt family read from the file (a fine-tune of SQLCoder whose
+        metadata looks like any llama, or a chat model to be prompted in SQLCoder's format)."""
         file = Path(path).expanduser()
         if not file.exists():
             raise ModelError(f"{file}: file not found")
@@ -230,7 +232,12 @@ class ModelStore:
                 f"{model_name!r} is the name of a catalogue model",
                 hint="choose another name with --name",
             )
-        family = detect_family(info)
+        if family is not None:
+            from ..prompts import FAMILIES
+
+            if family not in FAMILIES:
+                raise ModelError(f"unknown prompt family {family!r}", hint="one of: " + ", ".join(FAMILIES))
+        family = family or detect_family(info)
         models = self._load_registry()
         for existing in [k for k in models if k.lower() == model_name.lower()]:
             del models[existing]

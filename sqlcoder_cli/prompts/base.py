@@ -53,10 +53,11 @@ class PromptRequest:
     correction: Correction | None = None
     #: the previous question and its SQL, when this question follows up on it ("now by month")
     previous: Example | None = None
-    #: chat prompts: the question before the schema in the user turn. Off by default: with the
-    #: schema first, every question on a database shares the prompt's prefix and its KV state
+    #: the question before the schema (True) or after it (False); None keeps the family's own
+    #: layout: the schema first for chat prompts (every question on a database then shares the
+    #: prompt's prefix and its KV state), the question first for SQLCoder's trained format
     #: (docs/performance.md measures both layouts' accuracy)
-    question_first: bool = False
+    question_first: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,22 @@ SQLCODER_TEMPLATE = (
     "[SQL]\n"
 )
 
+#: the same sections with the schema first, so that questions on one database share a prefix
+SQLCODER_SCHEMA_FIRST_TEMPLATE = (
+    "### Database Schema\n"
+    "The query will run on a database with the following schema:\n"
+    "{ddl}\n"
+    "\n"
+    "### Task\n"
+    "Generate a SQL query to answer [QUESTION]{question}[/QUESTION]\n"
+    "\n"
+    "{instructions_section}"
+    "{examples_section}"
+    "### Answer\n"
+    "Given the database schema, here is the SQL query that [QUESTION]{question}[/QUESTION]\n"
+    "[SQL]\n"
+)
+
 LLAMA3_SQLCODER_TEMPLATE = (
     "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n"
     "\n"
@@ -125,7 +141,8 @@ def build_sqlcoder(request: PromptRequest, **_: str) -> Prompt:
         examples = "### Examples\n" + "".join(
             f"[QUESTION]{e.question}[/QUESTION]\n[SQL]\n{_statement(e.sql)}\n[/SQL]\n" for e in request.examples
         ) + "\n"
-    text = SQLCODER_TEMPLATE.format(
+    template = SQLCODER_SCHEMA_FIRST_TEMPLATE if request.question_first is False else SQLCODER_TEMPLATE
+    text = template.format(
         question=request.question, ddl=request.ddl, instructions_section=instructions, examples_section=examples
     )
     return Prompt(text=text, stop=SQLCODER_STOPS, sql_dialect="postgres", family="sqlcoder")

@@ -89,6 +89,15 @@ def test_add_info_rm_of_a_local_file(env: dict[str, str], tmp_path: Path) -> Non
     assert result.exit_code == 0 and "unregistered mine" in result.stdout and model.is_file()
 
 
+def test_add_with_a_prompt_family_overrides_detection(env: dict[str, str], tmp_path: Path) -> None:
+    model = write_tiny_llama_gguf(tmp_path / "tuned.gguf", chat_template="{{ messages }}")
+    result = invoke("models", "add", str(model), "--name", "tuned", "--family", "sqlcoder", environ=env)
+    assert result.exit_code == 0, result.stderr
+    assert "prompt family:  sqlcoder" in result.stdout
+    bad = invoke("models", "add", str(model), "--family", "poetry", environ=env)
+    assert bad.exit_code != 0 and "unknown prompt family 'poetry'" in bad.stderr
+
+
 def test_add_a_text_file_fails_with_one_line(env: dict[str, str], tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("hello")

@@ -171,3 +171,17 @@ def test_a_column_on_the_wrong_alias_is_mended_only_when_validating(config: Conf
         assert session.prepare_sql(slip) == slip.replace("c.status", "o.status")
     with Session(config, model=str(tiny_gguf_path), validate=False) as session:
         assert session.prepare_sql(slip) == slip
+
+
+def test_prompt_layouts_move_the_question_and_the_shared_prefix(config: Config, tiny_gguf_path: Path) -> None:
+    from sqlcoder_cli.errors import UsageError
+
+    with Session(config, model=str(tiny_gguf_path)) as session:  # sqlcoder family: question first
+        native = session.plan_prompt("How many customers are there?")
+        assert native.prompt.text.startswith("### Task")
+    with Session(config, model=str(tiny_gguf_path), prompt_layout="schema-first") as session:
+        plan = session.plan_prompt("How many customers are there?")
+        assert plan.prompt.text.startswith("### Database Schema")
+        assert "CREATE TABLE customers" in plan.stable_prefix and len(plan.stable_prefix) > len(native.stable_prefix)
+    with pytest.raises(UsageError):
+        Session(config, model=str(tiny_gguf_path), prompt_layout="sideways")

@@ -64,6 +64,17 @@ def test_chat_family_renders_the_models_own_template_and_names_the_dialect() -> 
     assert prompt.answer_prefix == "```sql\n"
 
 
+def test_sqlcoder_schema_first_layout_keeps_every_section() -> None:
+    from dataclasses import replace
+
+    prompt = build_prompt("sqlcoder", replace(REQUEST, question_first=False))
+    assert prompt.text.startswith("### Database Schema\nThe query will run on a database with the following schema:\n" + DDL)
+    assert prompt.text.endswith("[QUESTION]How many customers are there?[/QUESTION]\n[SQL]\n")
+    native = build_prompt("sqlcoder", REQUEST)
+    assert sorted(prompt.text.splitlines()) == sorted(native.text.splitlines())  # same lines, reordered
+    assert build_prompt("sqlcoder", replace(REQUEST, question_first=True)).text == native.text
+
+
 def test_chat_question_first_layout_moves_only_the_question() -> None:
     from dataclasses import replace
 
