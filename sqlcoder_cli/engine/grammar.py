@@ -72,9 +72,9 @@ def sql_grammar(names: Iterable[str]) -> str:
             "root ::= ws (wordlike sep | other ws)* wordlike? ws fence?",
             "sep ::= [ \\t\\n]+ | symbol ws",
             # a name the query itself defines may be anything: a column alias after AS, a CTE
-            # name after WITH (or after the comma between CTEs, "x AS (" covers that form)
+            # name after WITH, and the output aliases ORDER BY / GROUP BY refer to
             "wordlike ::= word | alias | number | named",
-            "named ::= ([aA] [sS] | [wW] [iI] [tT] [hH]) [ \\t\\n]+ anyname",
+            "named ::= ([aA] [sS] | [wW] [iI] [tT] [hH] | [bB] [yY]) [ \\t\\n]+ anyname",
             "anyname ::= [a-zA-Z_] [a-zA-Z0-9_]*",
             # the closing code fence of a chat answer (a stop string) ends the statement
             'fence ::= "```"',
