@@ -187,6 +187,7 @@ class Session:
         use_notes: bool = True,
         grammar: bool | None = None,
         prompt_layout: str = "native",
+        mend: bool = True,
     ) -> None:
         self.config = config or Config.load()
         self.db_spec = db if db is not None else (self.config.default_db or None)
@@ -210,6 +211,9 @@ class Session:
         self.join_hints = join_hints
         if prompt_layout not in PROMPT_LAYOUTS:
             raise UsageError(f"unknown prompt layout {prompt_layout!r}", hint="one of: " + ", ".join(PROMPT_LAYOUTS))
+        #: mend common slips without the model: columns on the wrong alias, Postgres/MySQL date
+        #: arithmetic in SQLite answers (sql/repair.py, sql/transpile.py)
+        self.mend = mend
         #: where the question goes: the family's own place, or forced before/after the schema
         self.prompt_layout = prompt_layout
         self.use_notes = use_notes
@@ -469,10 +473,11 @@ class Session:
         check_read_only(sql, source)
         # column types let Postgres date arithmetic become the target's (e.g. SQLite's JULIANDAY)
         mapping = self.schema.as_sqlglot_mapping() if source != target else None
-        native = transpile_sql(sql, source=source, target=target, schema=mapping)
+        native = transpile_sql(sql, source=source, target=target, schema=mapping, mend_dates=self.mend)
         check_read_only(native, target)
         if self.validate:
-            native = self._mend_aliases(native)
+            if self.mend:
+                native = self._mend_aliases(native)
             self.check_against_schema(native)
         return native
 

@@ -49,6 +49,7 @@ class EvalOptions:
     join_hints: bool = True
     prompt_layout: str = "native"
     grammar: bool = False
+    mend: bool = True
     notes: bool = True
     instructions: bool = True
     query_timeout_s: float = 10.0
@@ -58,7 +59,7 @@ class EvalOptions:
     def session_kwargs(self) -> dict[str, Any]:
         if self.raw:
             return dict(max_retries=0, validate=False, prune=False, value_hints=False, join_hints=False,
-                        use_notes=False, use_memory=False, grammar=False)
+                        use_notes=False, use_memory=False, grammar=False, mend=False)
         return dict(
             max_retries=self.retries,
             validate=self.validate,
@@ -67,6 +68,7 @@ class EvalOptions:
             join_hints=self.join_hints,
             prompt_layout=self.prompt_layout,
             grammar=self.grammar,
+            mend=self.mend,
             use_notes=self.notes,
             use_memory=False,
         )
@@ -75,7 +77,8 @@ class EvalOptions:
         """The settings as they go into a report (engine options left out)."""
         data = {k: v for k, v in asdict(self).items() if k != "engine_options"}
         if self.raw:
-            data.update(retries=0, validate=False, prune=False, value_hints=False, join_hints=False, notes=False)
+            data.update(retries=0, validate=False, prune=False, value_hints=False, join_hints=False, notes=False,
+                        mend=False)
         return data
 
 

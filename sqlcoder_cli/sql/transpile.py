@@ -105,12 +105,15 @@ SchemaMapping = Mapping[str, Mapping[str, Any]]
 _FOREIGN_TO_SQLITE = re.compile(r"\bINTERVAL\b|\bDATE_TRUNC\s*\(|\bEXTRACT\s*\(|\bDATE_(?:ADD|SUB)\s*\(|\bAGE\s*\(|::", re.I)
 
 
-def transpile_sql(sql: str, *, source: str, target: str, schema: SchemaMapping | None = None) -> str:
+def transpile_sql(
+    sql: str, *, source: str, target: str, schema: SchemaMapping | None = None, mend_dates: bool = True
+) -> str:
     """Rewrite one statement from dialect ``source`` to dialect ``target``.
 
     Identity (only stripped, trailing ``;`` dropped) when both dialects are the same, so a query
     that already runs is never reformatted needlessly; except SQLite "SQL" that carries Postgres or
-    MySQL date arithmetic, which SQLite would reject: that is read as Postgres and rewritten.
+    MySQL date arithmetic, which SQLite would reject: that is read as Postgres and rewritten
+    (``mend_dates=False`` keeps it as written, for measuring the bare model).
 
     ``schema`` (``{table: {column: type}}`` of the target database) lets the SQLite rewrite know
     which columns hold dates and timestamps, so Postgres date arithmetic between columns
@@ -122,7 +125,7 @@ def transpile_sql(sql: str, *, source: str, target: str, schema: SchemaMapping |
     if not text:
         raise SQLGenerationError("the model returned no SQL")
     if source == target:
-        if target != "sqlite" or not _FOREIGN_TO_SQLITE.search(text):
+        if target != "sqlite" or not mend_dates or not _FOREIGN_TO_SQLITE.search(text):
             return text
         # Models asked for SQLite still write Postgres/MySQL date arithmetic (INTERVAL, DATE_SUB,
         # DATE_TRUNC, EXTRACT) that SQLite cannot run; read those as Postgres and rewrite them.

@@ -90,7 +90,7 @@ def test_raw_and_ablation_switches_reach_the_session() -> None:
 
     raw = EvalOptions(raw=True, retries=5).session_kwargs()
     assert raw == dict(max_retries=0, validate=False, prune=False, value_hints=False, join_hints=False,
-                       use_notes=False, use_memory=False, grammar=False)
+                       use_notes=False, use_memory=False, grammar=False, mend=False)
     some = EvalOptions(retries=1, validate=False, prune=False, value_hints=True, join_hints=False).session_kwargs()
     assert some["max_retries"] == 1 and not some["validate"] and not some["prune"] and some["value_hints"]
     assert some["join_hints"] is False

@@ -171,6 +171,8 @@ def test_a_column_on_the_wrong_alias_is_mended_only_when_validating(config: Conf
         assert session.prepare_sql(slip) == slip.replace("c.status", "o.status")
     with Session(config, model=str(tiny_gguf_path), validate=False) as session:
         assert session.prepare_sql(slip) == slip
+    with Session(config, model=str(tiny_gguf_path), mend=False) as session, pytest.raises(SQLGenerationError):
+        session.prepare_sql(slip)  # the slip is caught by validation instead
 
 
 def test_prompt_layouts_move_the_question_and_the_shared_prefix(config: Config, tiny_gguf_path: Path) -> None:

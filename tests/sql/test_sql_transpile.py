@@ -125,6 +125,7 @@ def test_sqlite_answers_with_postgres_or_mysql_dates_are_repaired() -> None:
             ("SELECT DATE_TRUNC('month', DATE('2024-03-10')) - INTERVAL '1 month'", "2024-02-01"),
         ]:
             repaired = transpile_sql(sql, source="sqlite", target="sqlite")
+            assert transpile_sql(sql, source="sqlite", target="sqlite", mend_dates=False) == sql
             assert "INTERVAL" not in repaired.upper()
             assert str(db.execute(repaired).rows[0][0])[:10] == expected, repaired
 
