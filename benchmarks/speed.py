@@ -51,7 +51,8 @@ def child(args: argparse.Namespace) -> None:
     results = []
     # speed only: no validation or retries, so every question is exactly one model call
     with Session(config, db=args.db, model=args.model, engine_options=options, grammar=args.grammar,
-                 max_retries=0, validate=False, use_memory=False, max_new_tokens=args.max_tokens) as session:
+                 max_retries=0, validate=False, use_memory=False, max_new_tokens=args.max_tokens,
+                 prompt_layout=args.layout) as session:
         for question in args.question:
             started = time.perf_counter()
             try:
@@ -84,6 +85,8 @@ def run_child(model: str, db: str, questions: list[str], home: str, **flags: obj
         cmd.append("--grammar")
     if flags.get("max_tokens"):
         cmd += ["--max-tokens", str(flags["max_tokens"])]
+    if flags.get("layout"):
+        cmd += ["--layout", str(flags["layout"])]
     for q in questions:
         cmd += ["--question", q]
     env = os.environ | {"SQLCODER_HOME": home}
@@ -101,9 +104,11 @@ ALL_VARIANTS = {"prompt_lookup": {"draft": "prompt-lookup"}, "no_repack": {"no_r
 
 
 def measure_model(model: str, db: str, questions: list[str], variants: list[str] | None = None,
-                  max_tokens: int | None = None) -> dict:
-    out: dict[str, object] = {"model": Path(model).name, "db": db}
-    common = {"max_tokens": max_tokens} if max_tokens else {}
+                  max_tokens: int | None = None, layout: str = "native") -> dict:
+    out: dict[str, object] = {"model": Path(model).name, "db": db, "layout": layout}
+    common: dict[str, object] = {"max_tokens": max_tokens} if max_tokens else {}
+    if layout != "native":
+        common["layout"] = layout
     with tempfile.TemporaryDirectory() as home:
         cold = run_child(model, db, questions[:1], home, **common)
         warm_disk = run_child(model, db, questions[1:2], home, **common)
@@ -178,6 +183,7 @@ def main() -> int:
     parser.add_argument("--grammar", action="store_true")
     parser.add_argument("--max-tokens", type=int, default=None, help="Cap on generated tokens per question.")
     parser.add_argument("--variants", default=",".join(ALL_VARIANTS), help="Options compared with the baseline.")
+    parser.add_argument("--layout", default="native", help="Prompt layout: native, schema-first or question-first.")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "speed.json"))
     args = parser.parse_args()
     if args.child:
@@ -188,7 +194,7 @@ def main() -> int:
     models = args.model or [str(cache / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"), str(cache / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")]
     questions = args.question or DEFAULT_QUESTIONS
     variants = [v for v in args.variants.split(",") if v]
-    results = [measure_model(m, args.db, questions, variants, args.max_tokens) for m in models]
+    results = [measure_model(m, args.db, questions, variants, args.max_tokens, args.layout) for m in models]
     table = markdown(results)
     print(table)
     payload = {
@@ -199,6 +205,7 @@ def main() -> int:
         "questions": questions,
         "max_tokens": args.max_tokens,
         "variants": variants,
+        "layout": args.layout,
         "results": results,
         "markdown": table,
     }

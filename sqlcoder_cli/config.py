@@ -15,7 +15,10 @@ import os
 import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine.base import EngineOptions
 
 from .errors import ConfigError
 
@@ -117,6 +120,10 @@ class Config:
     kv_cache_mb: int = 2048
     #: constrained decoding: only SQL words and this database's names can be generated
     grammar: bool = False
+    #: llama.cpp's CPU weight repacking (faster generation, slower load and prefill, more memory)
+    weight_repack: bool = False
+    #: where the question goes in the prompt: native (the family's own), schema-first, question-first
+    prompt_layout: str = "native"
     paths: Paths = field(default_factory=Paths.resolve, repr=False, compare=False)
 
     @classmethod
@@ -163,7 +170,23 @@ class Config:
             raise ConfigError(f"{key} must be at least 1")
         if key in ("max_retries", "few_shot", "kv_cache_mb") and value < 0:
             raise ConfigError(f"{key} cannot be negative")
+        if key == "prompt_layout" and value not in ("native", "schema-first", "question-first"):
+            raise ConfigError(f"prompt_layout must be native, schema-first or question-first, not {value!r}")
         setattr(self, key, value)
+
+    def engine_options(
+        self, *, ctx_size: int | None = None, threads: int | None = None, gpu_layers: int | None = None
+    ) -> EngineOptions:
+        """Engine settings from this config, with a command's own options taking precedence."""
+        from .engine.base import EngineOptions
+
+        return EngineOptions(
+            n_ctx=ctx_size if ctx_size is not None else self.context_length,
+            n_threads=threads if threads is not None else self.threads,
+            n_gpu_layers=gpu_layers if gpu_layers is not None else self.gpu_layers,
+            log_file=self.paths.log_dir / "llama.log",
+            weight_repack=self.weight_repack,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -186,18 +186,13 @@ class Session:
         join_hints: bool = True,
         use_notes: bool = True,
         grammar: bool | None = None,
-        prompt_layout: str = "native",
+        prompt_layout: str | None = None,
         mend: bool = True,
     ) -> None:
         self.config = config or Config.load()
         self.db_spec = db if db is not None else (self.config.default_db or None)
         self.model_spec = model or self.config.default_model
-        self.engine_options = engine_options or EngineOptions(
-            n_ctx=self.config.context_length,
-            n_threads=self.config.threads,
-            n_gpu_layers=self.config.gpu_layers,
-            log_file=self.config.paths.log_dir / "llama.log",
-        )
+        self.engine_options = engine_options or self.config.engine_options()
         self.row_limit = row_limit if row_limit is not None else self.config.row_limit
         self.max_new_tokens = max_new_tokens or self.config.max_new_tokens
         self.query_timeout_s = query_timeout_s if query_timeout_s is not None else float(self.config.query_timeout)
@@ -209,6 +204,7 @@ class Session:
         self.prune = prune
         self.value_hints = value_hints
         self.join_hints = join_hints
+        prompt_layout = prompt_layout or self.config.prompt_layout
         if prompt_layout not in PROMPT_LAYOUTS:
             raise UsageError(f"unknown prompt layout {prompt_layout!r}", hint="one of: " + ", ".join(PROMPT_LAYOUTS))
         #: mend common slips without the model: columns on the wrong alias, Postgres/MySQL date

@@ -62,3 +62,16 @@ def test_booleans_accept_words(tmp_path: Path) -> None:
         config.set("memory", "maybe")
     with pytest.raises(ConfigError, match="negative"):
         config.set("max_retries", "-1")
+
+
+def test_engine_settings_and_prompt_layout_come_from_the_config(tmp_path: Path) -> None:
+    from sqlcoder_cli.errors import ConfigError
+
+    config = Config.load(Paths.resolve({"SQLCODER_HOME": str(tmp_path)}), environ={})
+    options = config.engine_options(threads=3)
+    assert options.n_threads == 3 and options.weight_repack is False  # off by default (docs/performance.md)
+    config.set("weight_repack", "true")
+    config.set("prompt_layout", "schema-first")
+    assert config.engine_options().weight_repack is True
+    with pytest.raises(ConfigError):
+        config.set("prompt_layout", "sideways")

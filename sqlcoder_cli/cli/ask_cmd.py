@@ -169,7 +169,6 @@ def ask(
 ) -> int:
     """Ask a question about a database; the model writes SQL, which runs read-only."""
     state = get_state(ctx)
-    from ..engine.base import EngineOptions
     from ..pipeline import Session
 
     config = state.config
@@ -187,12 +186,7 @@ def ask(
         raise UsageError("--all streams rows as csv, tsv or jsonl for a single question", hint="add --format csv")
     if edit and not state.env.stdin_isatty and not state.env.environ.get("EDITOR") and not state.env.environ.get("VISUAL"):
         raise UsageError("--edit needs a terminal or $EDITOR")
-    engine_options = EngineOptions(
-        n_ctx=ctx_size if ctx_size is not None else config.context_length,
-        n_threads=threads if threads is not None else config.threads,
-        n_gpu_layers=gpu_layers if gpu_layers is not None else config.gpu_layers,
-        log_file=config.paths.log_dir / "llama.log",
-    )
+    engine_options = config.engine_options(ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers)
     run = not (sql_only or no_run)
     failures: list[int] = []
     history = _history(state, no_log)

@@ -149,7 +149,6 @@ def eval_command(
         args = args[1:2]
     if len(args) != 1:
         raise UsageError("give one question file", hint="sqlcoder eval QUESTIONS.jsonl --dbs DIR")
-    from ..engine.base import EngineOptions
     from ..evaluation.questions import load_questions, sample as sample_questions, select
     from ..evaluation.runner import EvalOptions, Evaluator, build_report, write_report
 
@@ -173,12 +172,7 @@ def eval_command(
     name = f"eval_{model_label}_{mode}"
     out = out or Path(f"{name}.jsonl")
     report_base = Path(report) if report else out.with_name(out.stem + "_report" if out.suffix == ".jsonl" else out.name + "_report")
-    engine_options = EngineOptions(
-        n_ctx=ctx_size if ctx_size is not None else config.context_length,
-        n_threads=threads if threads is not None else config.threads,
-        n_gpu_layers=gpu_layers if gpu_layers is not None else config.gpu_layers,
-        log_file=config.paths.log_dir / "llama.log",
-    )
+    engine_options = config.engine_options(ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers)
     opts = EvalOptions(
         model=model,
         gold=gold,

@@ -29,18 +29,12 @@ def repl(
     handled in turn and generated SQL runs as written.
     """
     state = get_state(ctx)
-    from ..engine.base import EngineOptions
     from ..pipeline import Session
     from ..repl.app import Repl, ScriptUI, TerminalUI
     from ..repl.completion import ReplCompleter
 
     config = state.config
-    engine_options = EngineOptions(
-        n_ctx=ctx_size if ctx_size is not None else config.context_length,
-        n_threads=threads if threads is not None else config.threads,
-        n_gpu_layers=gpu_layers if gpu_layers is not None else config.gpu_layers,
-        log_file=config.paths.log_dir / "llama.log",
-    )
+    engine_options = config.engine_options(ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers)
 
     def make_session(*, db: Optional[str], model: Optional[str], row_limit: Optional[int] = None) -> Session:
         return Session(

@@ -29,8 +29,9 @@ class EngineOptions:
     draft: str = "none"
     #: tokens a prompt-lookup draft proposes at a time
     draft_tokens: int = 10
-    #: llama.cpp's CPU weight repacking (faster matrix kernels, more memory at load)
-    weight_repack: bool = True
+    #: llama.cpp's CPU weight repacking: faster generation (+11-27 %), but slower loads and prefill
+    #: and more memory (+2.9 GB for a 7B Q4_K_M); off by default (docs/performance.md)
+    weight_repack: bool = False
 
 
 @dataclass(frozen=True)
