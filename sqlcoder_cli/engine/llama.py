@@ -141,7 +141,7 @@ class LlamaEngine:
                     n_threads=self.n_threads,
                     n_threads_batch=self.n_threads,
                     n_gpu_layers=n_gpu_layers,
-                    n_batch=512,
+                    n_batch=n_ctx if draft_model is not None else 512,  # drafting keeps every logit; see docs/performance.md
                     seed=0,
                     draft_model=draft_model,
                     verbose=False,

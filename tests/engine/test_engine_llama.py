@@ -113,3 +113,13 @@ def test_memory_estimate_and_shortfall(tiny_gguf_path: Path, dev_model: Path) ->
     assert memory_shortfall(needed, None) == 0
     tiny = read_gguf_info(tiny_gguf_path)
     assert tiny.block_count and tiny.kv_cache_bytes(256) > 0
+
+
+def test_prompt_lookup_drafting_takes_prompts_longer_than_a_batch(tiny_gguf_path: Path) -> None:
+    # llama-cpp-python keeps every logit when drafting; with a 512-token batch a longer prompt
+    # failed ("could not broadcast ... into shape (0,)"), so drafting evaluates the prompt in one batch
+    prompt = "SELECT count(*) FROM customers WHERE city = 'x';\n" * 20
+    with LlamaEngine(tiny_gguf_path, EngineOptions(n_ctx=2048, n_threads=1, draft="prompt-lookup")) as engine:
+        assert engine.count_tokens(prompt) > 600
+        out = engine.generate(prompt, max_tokens=8)
+    assert out.prompt_tokens > 600 and out.generated_tokens > 0
