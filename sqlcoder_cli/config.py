@@ -170,8 +170,11 @@ class Config:
             raise ConfigError(f"{key} must be at least 1")
         if key in ("max_retries", "few_shot", "kv_cache_mb") and value < 0:
             raise ConfigError(f"{key} cannot be negative")
-        if key == "prompt_layout" and value not in ("native", "schema-first", "question-first"):
-            raise ConfigError(f"prompt_layout must be native, schema-first or question-first, not {value!r}")
+        if key == "prompt_layout":
+            from .prompts.base import PROMPT_LAYOUTS
+
+            if value not in PROMPT_LAYOUTS:
+                raise ConfigError(f"prompt_layout must be one of {', '.join(PROMPT_LAYOUTS)}, not {value!r}")
         setattr(self, key, value)
 
     def engine_options(

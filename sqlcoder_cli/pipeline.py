@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .engine.base import EngineOptions, Generation, TokenCallback
-from .errors import DatabaseError, Interrupted, QueryTimeoutError, SQLGenerationError, UsageError
+from .errors import DatabaseError, Interrupted, QueryTimeoutError, SQLGenerationError, SQLValidationError, UsageError
 
 if TYPE_CHECKING:
     from .db.connect import Database
@@ -41,8 +41,6 @@ SQLReview = Callable[[str], str]
 
 #: Tokens kept free besides the answer, so a prompt never fills the context to the last token.
 CONTEXT_MARGIN = 16
-#: prompt layouts: where the question goes relative to the schema (None: the family decides)
-PROMPT_LAYOUTS: dict[str, bool | None] = {"native": None, "schema-first": False, "question-first": True}
 
 
 @dataclass
@@ -204,6 +202,8 @@ class Session:
         self.prune = prune
         self.value_hints = value_hints
         self.join_hints = join_hints
+        from .prompts.base import PROMPT_LAYOUTS
+
         prompt_layout = prompt_layout or self.config.prompt_layout
         if prompt_layout not in PROMPT_LAYOUTS:
             raise UsageError(f"unknown prompt layout {prompt_layout!r}", hint="one of: " + ", ".join(PROMPT_LAYOUTS))
@@ -376,6 +376,7 @@ class Session:
         """Build the prompt for ``question``: schema pruned to fit, notes, examples, the previous
         question (follow-ups), the failed attempt (retries)."""
         from .prompts import PromptRequest, answer_dialect, build_prompt
+        from .prompts.base import PROMPT_LAYOUTS
         from .schema.ddl import render_ddl
         from .schema.prune import prune_schema
 
@@ -472,25 +473,8 @@ class Session:
         native = transpile_sql(sql, source=source, target=target, schema=mapping, mend_dates=self.mend)
         check_read_only(native, target)
         if self.validate:
-            if self.mend:
-                native = self._mend_aliases(native)
-            self.check_against_schema(native)
+            native = self.check_against_schema(native)
         return native
-
-    def _mend_aliases(self, sql: str) -> str:
-        """``sql`` with columns put on the one alias of their SELECT that has them, when validation
-        finds them on the wrong one and the mended query validates clean (sql/repair.py)."""
-        from .sql.repair import requalify_columns
-        from .sql.validate import validate_sql
-
-        mapping = self.schema.as_sqlglot_mapping()
-        dialect = self.database.target.sqlglot_dialect
-        if not any(issue.kind == "unknown_column" for issue in validate_sql(sql, mapping, dialect=dialect)):
-            return sql
-        mended = requalify_columns(sql, mapping, dialect=dialect)
-        if mended is None or validate_sql(mended, mapping, dialect=dialect):
-            return sql
-        return mended
 
     def sql_grammar(self) -> str:
         """GBNF allowing SQL words and this database's table and column names (built once)."""
@@ -501,11 +485,24 @@ class Session:
             self._grammar_text = sql_grammar(names)
         return self._grammar_text
 
-    def check_against_schema(self, sql: str) -> None:
-        """Unknown tables or columns are caught here, before the database sees the query."""
-        from .sql.validate import check_sql
+    def check_against_schema(self, sql: str) -> str:
+        """Unknown tables or columns are caught here, before the database sees the query; with
+        ``mend``, columns on the wrong alias are first moved to the one table of their SELECT that
+        has them (sql/repair.py), when the mended query then validates clean. Returns the SQL to run."""
+        from .sql.validate import validate_sql
 
-        check_sql(sql, self.schema.as_sqlglot_mapping(), dialect=self.database.target.sqlglot_dialect)
+        mapping = self.schema.as_sqlglot_mapping()
+        dialect = self.database.target.sqlglot_dialect
+        issues = validate_sql(sql, mapping, dialect=dialect)
+        if not issues:
+            return sql
+        if self.mend and any(issue.kind == "unknown_column" for issue in issues):
+            from .sql.repair import requalify_columns
+
+            mended = requalify_columns(sql, mapping, dialect=dialect)
+            if mended is not None and not validate_sql(mended, mapping, dialect=dialect):
+                return mended
+        raise SQLValidationError(issues, sql=sql)
 
     def run_sql(self, sql: str, *, limit: int | None = -1) -> QueryResult:
         """Run already-guarded SQL on the read-only connection (``limit=-1``: the session's)."""

@@ -60,6 +60,10 @@ class PromptRequest:
     question_first: bool | None = None
 
 
+#: prompt layouts by name: whether the question goes before the schema (None: the family decides)
+PROMPT_LAYOUTS: dict[str, bool | None] = {"native": None, "schema-first": False, "question-first": True}
+
+
 @dataclass(frozen=True)
 class Prompt:
     """What the engine is asked to continue."""

@@ -193,6 +193,14 @@ def _referred(schema: Schema, fk: ForeignKey, owner: Table) -> Table | None:
     return schema.table(f"{ref_schema}.{fk.referred_table}" if ref_schema else fk.referred_table)
 
 
+def join_hint_line(table: Table, column: str, referred: Table, referred_column: str, dialect: str) -> str:
+    """``-- a.x can be joined with b.y``: the line SQLCoder was trained with for a foreign key."""
+    return (
+        f"-- {table_ref(table, dialect)}.{quote_identifier(column, dialect)} can be joined with "
+        f"{table_ref(referred, dialect)}.{quote_identifier(referred_column, dialect)}"
+    )
+
+
 def join_hints(schema: Schema, tables: list[str] | None = None) -> list[str]:
     """``-- a.x can be joined with b.y`` lines for each foreign-key column pair among ``tables``."""
     chosen = _choose(schema, tables)
@@ -207,10 +215,7 @@ def join_hints(schema: Schema, tables: list[str] | None = None) -> list[str]:
             for col, ref_col in zip(fk.columns, fk.referred_columns):
                 if t.column(col) is None or ref.column(ref_col) is None:
                     continue
-                hint = (
-                    f"-- {table_ref(t, d)}.{quote_identifier(col, d)} can be joined with "
-                    f"{table_ref(ref, d)}.{quote_identifier(ref_col, d)}"
-                )
+                hint = join_hint_line(t, col, ref, ref_col, d)
                 if hint not in hints:
                     hints.append(hint)
     return hints

@@ -39,10 +39,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from .ddl import _referred, _render_table, quote_identifier, render_ddl, table_ref
+from .ddl import _referred, _render_table, join_hint_line, render_ddl
 from .introspect import Column, Schema, Table
 from .joins import JoinGraph
-from .words import _IRREGULAR, _STOP, root, stem, term_similarity, terms  # noqa: F401 - part of prune's interface
+from .words import term_similarity, terms
 
 _PIECES = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d|\s+|[^\sA-Za-z\d]")
 
@@ -276,11 +276,7 @@ class _Costs:
                 if ref is None or id(ref) not in by_key:
                     continue
                 for col, ref_col in zip(fk.columns, fk.referred_columns):
-                    hint = (
-                        f"-- {table_ref(t, d)}.{quote_identifier(col, d)} can be joined with "
-                        f"{table_ref(ref, d)}.{quote_identifier(ref_col, d)}\n"
-                    )
-                    cost = float(count_tokens(hint))
+                    cost = float(count_tokens(join_hint_line(t, col, ref, ref_col, d) + "\n"))
                     total += cost
                     if fk.inferred:  # not charged while choosing: shed first if the result is over
                         continue

@@ -270,7 +270,7 @@ def test_prune_recall_on_sql_eval(sql_eval_dir: Path) -> None:
 def test_prune_general_rules() -> None:
     """Junction tables, abbreviations, verb forms and value forms, on a schema without declared keys."""
     from sqlcoder_cli.schema.introspect import Column, Table
-    from sqlcoder_cli.schema.prune import term_similarity
+    from sqlcoder_cli.schema.words import term_similarity
 
     assert term_similarity("qty", "quantity") and term_similarity("amt", "amount") and term_similarity("dt", "date")
     assert term_similarity("participation", "participated") and term_similarity("cust", "customer")
