@@ -235,6 +235,15 @@ class Session:
         return self._database
 
     @property
+    def db_display(self) -> str:
+        """The database as it may be shown or logged: never a password, even if it did not open."""
+        if self._database is not None:
+            return self._database.target.display
+        from .db.secrets import redact_spec
+
+        return redact_spec(self.db_spec).display if self.db_spec else "demo"
+
+    @property
     def db_key(self) -> str:
         """A stable, password-free name for the database (keys the schema cache, notes, memory)."""
         from .schema.cache import database_key
@@ -383,6 +392,8 @@ class Session:
         info = self.model_info
         family = self.model.family
         target = self.database.target.sqlglot_dialect
+        if correction is not None:
+            correction = self._fitted_correction(correction)
         notes = "\n".join(part for part in (self.notes().strip(), instructions.strip()) if part)
         model_dialect = answer_dialect(family, target)
         examples = self._examples(question, model_dialect)
@@ -421,6 +432,23 @@ class Session:
         other = build(ddl, "\u2063" + question).text  # differs exactly where the question starts
         stable = os.path.commonprefix([prompt.text, other])
         return PromptPlan(prompt=prompt, pruned=pruned, notes=notes, examples=examples, stable_prefix=stable)
+
+    def _fitted_correction(self, correction: Correction) -> Correction:
+        """The failed attempt, cut to an eighth of the context: a model that wrote 500 tokens of
+        noise must not push the schema (or the whole prompt) out of the window on the retry."""
+        from .prompts import Correction
+
+        limit = max(32, self.engine.n_ctx // 8)
+
+        def cut(text: str) -> str:
+            for _ in range(4):
+                tokens = self.engine.count_tokens(text)
+                if tokens <= limit:
+                    return text
+                text = text[: max(1, int(len(text) * limit / tokens * 0.9))].rstrip() + " …"
+            return text
+
+        return Correction(sql=cut(correction.sql), error=cut(correction.error))
 
     def build_prompt(self, question: str) -> Prompt:
         return self.plan_prompt(question).prompt
@@ -471,7 +499,7 @@ class Session:
         # column types let Postgres date arithmetic become the target's (e.g. SQLite's JULIANDAY)
         mapping = self.schema.as_sqlglot_mapping() if source != target else None
         native = transpile_sql(sql, source=source, target=target, schema=mapping, mend_dates=self.mend)
-        check_read_only(native, target)
+        self.database.guard(native)
         if self.validate:
             native = self.check_against_schema(native)
         return native
@@ -529,6 +557,10 @@ class Session:
         started = time.perf_counter()
         if isinstance(previous, Answer):
             previous = Example(previous.question, previous.sql)
+        if not question.strip():
+            raise UsageError("the question is empty", hint='ask something, e.g. "How many customers are there?"')
+        if not self.schema.tables:  # before the model loads: nothing it writes could run
+            raise DatabaseError(f"{self.database.target.display} has no tables or views to ask about")
         _ = self.engine
         # the first answer after loading pays for the load, whoever triggered it
         timings = Timings(load_s=self._unreported_load_s)
@@ -546,7 +578,8 @@ class Session:
                 if generation is not None:
                     timings.add_generation(generation)
                 failure = FailedAttempt(sql=exc.sql or "", error=exc.message)
-                if last:
+                stopped_by_time = getattr(generation, "finish_reason", None) == "time"
+                if last or stopped_by_time:  # a model that ran out of time would only do so again
                     raise _after_attempts(exc, attempt)
                 failures.append(failure)
                 if on_retry is not None:

@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from testkit.pg import PG_URL, pg_dsn
+from testkit.pg import missing as _missing
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -14,14 +16,6 @@ DEV_MODELS = {
     "qwen-0.5b": ("SQLCODER_DEV_MODEL", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
     "qwen-1.5b": ("SQLCODER_DEV_MODEL_1_5B", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),
 }
-IN_CI = bool(os.environ.get("CI"))
-
-
-def _missing(reason: str) -> None:
-    """Skip locally, but never silently in CI: there a missing dependency is a failure."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI must provide it)")
-    pytest.skip(reason)
 
 
 def find_dev_model(key: str = "qwen-0.5b") -> Path | None:
@@ -97,3 +91,62 @@ def tiny_chat_gguf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_llama_gguf(
         tmp_path_factory.mktemp("gguf") / "tiny-chat.gguf", name="tiny-chat", chat_template=template
     )
+
+
+
+
+@pytest.fixture(scope="session")
+def catalogue_for():
+    """The real function catalogue of each kind of database: ``catalogue_for("postgres")``.
+
+    SQLite and DuckDB catalogues come from in-memory databases of the installed versions; the
+    PostgreSQL one from the test server (skipped locally without it, a failure in CI).
+    """
+    import sqlite3
+
+    from sqlcoder_cli.db.catalogue import duckdb_catalogue, postgres_catalogue, sqlite_catalogue
+
+    loaded: dict = {}
+
+    def get(dialect: str):
+        if dialect not in loaded:
+            if dialect == "sqlite":
+                loaded[dialect] = sqlite_catalogue(sqlite3.connect(":memory:"))
+            elif dialect == "duckdb":
+                import duckdb
+
+                loaded[dialect] = duckdb_catalogue(duckdb.connect())
+            elif dialect in ("postgres", "postgresql"):
+                if not PG_URL:
+                    _missing("SQLCODER_TEST_PG_URL is not set")
+                import psycopg
+
+                with psycopg.connect(pg_dsn()) as conn:
+                    loaded[dialect] = postgres_catalogue(conn)
+            else:
+                raise ValueError(dialect)
+        return loaded[dialect]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def pg_password_role() -> tuple[str, str]:
+    """(role, password) of a role the test server authenticates by password (scram-sha-256).
+
+    .ci/run puts ``host all sqlcoder_pw 127.0.0.1/32 scram-sha-256`` first in pg_hba.conf; the
+    other roles use trust. The password changes every run.
+    """
+    if not PG_URL:
+        _missing("SQLCODER_TEST_PG_URL is not set")
+    import secrets
+
+    import psycopg
+
+    password = "Pw-" + secrets.token_hex(8) + "@%/x"  # characters a URL must encode
+    with psycopg.connect(pg_dsn(), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'sqlcoder_pw'").fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        conn.execute(f"{verb} ROLE sqlcoder_pw LOGIN PASSWORD '{password}'")
+        conn.execute("GRANT pg_read_all_data TO sqlcoder_pw")
+    return "sqlcoder_pw", password

@@ -1,15 +1,16 @@
 """Find the user's database and open it read-only.
 
 Read-only is enforced here at the connection level, independently of the statement guard in
-:mod:`sqlcoder_cli.sql.guard`: if the guard ever lets a write through, the connection refuses it.
-A database is never created: a path that does not exist is an error, never a new empty file.
+:mod:`sqlcoder_cli.sql.guard`: if the guard ever lets a write through, the connection refuses it
+(per database: :mod:`.sqlite`, :mod:`.postgres`, and DuckDB's own settings below). A database is
+never created: a path that does not exist is an error, never a new empty file. Credentials are
+hidden where the spec enters (:mod:`.secrets`): only :attr:`DatabaseTarget.url` holds them.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -18,31 +19,19 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DatabaseError, UsageError
 from ..sql.transpile import sqlglot_dialect_for
 from .execute import QueryResult, deadline, is_timeout, one_line_error, run_query
+from .secrets import redact_spec
+from .sqlite import SQLITE_HEADER, check_sqlite_file
 
 if TYPE_CHECKING:
     import sqlalchemy
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-DUCKDB_SUFFIXES = (".duckdb", ".ddb")
-DEMO_SPECS = ("", "demo")
+    from ..sql.functions import FunctionCatalogue
+    from .postgres import Privileges
 
-#: SQLite authorizer action codes we allow; everything else (writes, ATTACH, most PRAGMAs) is denied.
-_SQLITE_ALLOWED_ACTIONS = {
-    sqlite3.SQLITE_SELECT,
-    sqlite3.SQLITE_READ,
-    sqlite3.SQLITE_FUNCTION,
-    sqlite3.SQLITE_RECURSIVE,
-    sqlite3.SQLITE_TRANSACTION,
-    sqlite3.SQLITE_SAVEPOINT,
-}
-#: PRAGMAs that only read the schema (SQLAlchemy's inspector uses them)
-_SQLITE_READ_PRAGMAS = {
-    "table_info", "table_xinfo", "foreign_key_list", "index_list", "index_info", "index_xinfo",
-    "database_list", "collation_list", "compile_options", "table_list", "schema_version",
-    "user_version", "encoding", "page_size", "page_count", "freelist_count", "query_only",
-    "function_list", "pragma_list", "module_list", "data_version", "foreign_keys",
-}
-_SQLITE_DENIED_FUNCTIONS = {"load_extension", "writefile", "readfile", "edit", "fts3_tokenizer"}
+DUCKDB_SUFFIXES = (".duckdb", ".ddb")
+DEMO_SPECS = ("demo",)
+
+__all__ = ["SQLITE_HEADER", "Database", "DatabaseTarget", "open_database", "resolve_database"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +46,8 @@ class DatabaseTarget:
     backend: str
     sqlglot_dialect: str
     is_demo: bool = False
+    #: the credential values hidden from ``display``, to scrub from driver messages (never shown)
+    secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def path(self) -> Path | None:
@@ -73,20 +64,6 @@ class DatabaseTarget:
         return Path(database)
 
 
-def _check_sqlite_file(path: Path) -> None:
-    if not path.exists():
-        raise DatabaseError(f"database file not found: {path}")
-    if path.is_dir():
-        raise DatabaseError(f"{path} is a directory, not a database file")
-    try:
-        with path.open("rb") as fh:
-            header = fh.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        raise DatabaseError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if header != SQLITE_HEADER:
-        raise DatabaseError(f"{path} is not a SQLite database")
-
-
 def _file_target(path: Path) -> DatabaseTarget:
     path = path.expanduser().resolve()
     if path.suffix.lower() in DUCKDB_SUFFIXES:
@@ -95,30 +72,44 @@ def _file_target(path: Path) -> DatabaseTarget:
         if path.is_dir():
             raise DatabaseError(f"{path} is a directory, not a database file")
         return DatabaseTarget(f"duckdb:///{path}", str(path), "duckdb", "duckdb")
-    _check_sqlite_file(path)
+    check_sqlite_file(path)
     return DatabaseTarget(f"sqlite:///{path}", str(path), "sqlite", "sqlite")
 
 
 def resolve_database(spec: str | None) -> DatabaseTarget:
-    """Turn what the user typed (nothing, 'demo', a path or a URL) into a :class:`DatabaseTarget`."""
+    """Turn what the user typed (nothing, 'demo', a path or a URL) into a :class:`DatabaseTarget`.
+
+    ``None`` means the bundled demo; an empty or blank string is a usage error (it is never
+    silently the demo). Every message about the spec shows its redacted form.
+    """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    text = (spec or "").strip()
+    if spec is not None and not spec.strip():
+        raise UsageError("the database is empty", hint="give a file path or a URL, or `demo` for the bundled demo")
+    text = (spec or "demo").strip()
+    redacted = redact_spec(text)
     if text.lower() in DEMO_SPECS:
         from ..data import demo_database_path
 
         path = demo_database_path()
-        _check_sqlite_file(path)
+        check_sqlite_file(path)
         return DatabaseTarget(f"sqlite:///{path}", f"demo ({path})", "sqlite", "sqlite", is_demo=True)
     if "://" not in text:
+        if redacted.secrets:  # a libpq "host=... password=..." string, not a file
+            raise UsageError(
+                f"{redacted.display} looks like a libpq connection string, not a file",
+                hint="give a URL such as postgresql://user@host/dbname (the password from ~/.pgpass or PGPASSWORD)",
+            )
         return _file_target(Path(text))
     try:
         url = make_url(text)
+        backend = url.get_backend_name()
     except (ArgumentError, ValueError) as exc:
-        safe = text.split("://", 1)[0] + "://…"
-        raise UsageError(f"invalid database URL {safe}: {str(exc).splitlines()[0]}") from None
-    backend = url.get_backend_name()
+        reason = redact_spec(str(exc).splitlines()[0]).display
+        for secret in redacted.secrets:
+            reason = reason.replace(secret, "***")
+        raise UsageError(f"invalid database URL {redacted.display}: {reason}") from None
     if backend in ("sqlite", "duckdb"):
         database = url.database or ""
         if not database or database == ":memory:" or database.startswith("file:"):
@@ -130,10 +121,9 @@ def resolve_database(spec: str | None) -> DatabaseTarget:
         if backend == "duckdb" and target.backend != "duckdb":
             return DatabaseTarget(f"duckdb:///{target.path}", str(target.path), "duckdb", "duckdb")
         if backend == "sqlite" and target.backend != "sqlite":
-            _check_sqlite_file(Path(str(target.path)))
+            check_sqlite_file(Path(str(target.path)))
         return target
-    display = url.render_as_string(hide_password=True)
-    return DatabaseTarget(text, display, backend, sqlglot_dialect_for(backend))
+    return DatabaseTarget(text, redacted.display, backend, sqlglot_dialect_for(backend), secrets=redacted.secrets)
 
 
 class Database:
@@ -143,17 +133,18 @@ class Database:
         self.target = target
         self.timeout_s = timeout_s
         self._engine: sqlalchemy.Engine | None = None
+        self._functions: FunctionCatalogue | None = None
+        self._privileges: Privileges | None = None
 
     # -- engine -----------------------------------------------------------------------------
     @property
     def _secrets(self) -> list[str]:
-        from sqlalchemy.engine import make_url
+        return list(self.target.secrets)
 
-        try:
-            password = make_url(self.target.url).password
-        except Exception:  # noqa: BLE001 - an unparsable URL has no password to hide
-            return []
-        return [str(password)] if password else []
+    @property
+    def busy_timeout_s(self) -> float:
+        """How long SQLite waits for a file another program has locked: the query time limit."""
+        return float(self.timeout_s) if self.timeout_s and self.timeout_s > 0 else 5.0
 
     @property
     def engine(self) -> sqlalchemy.Engine:
@@ -175,62 +166,144 @@ class Database:
 
         backend = self.target.backend
         if backend == "sqlite":
+            from . import sqlite
+
             path = self.target.path
             assert path is not None
-            _check_sqlite_file(path)
-            uri = path.as_uri() + "?mode=ro"
-
-            def creator() -> sqlite3.Connection:
-                return sqlite3.connect(uri, uri=True, check_same_thread=False)
-
-            engine = sa.create_engine("sqlite://", creator=creator)
-            event.listen(engine, "connect", _sqlite_on_connect)
+            check_sqlite_file(path)
+            busy = self.busy_timeout_s
+            engine = sa.create_engine("sqlite://", creator=lambda: sqlite.open_readonly(path, busy_timeout_s=busy))
+            event.listen(engine, "connect", sqlite.on_connect)
             return engine
         if backend == "duckdb":
             path = self.target.path
             if path is None or not path.exists():
                 raise DatabaseError(f"database file not found: {path}")
-            return sa.create_engine(
-                self.target.url,
-                connect_args={
-                    "read_only": True,
-                    # no file, network or extension access, and no changing that back with SET
-                    "config": {"enable_external_access": False, "lock_configuration": True},
-                },
-            )
+            from .duck import CONNECT_ARGS
+
+            return sa.create_engine(self.target.url, connect_args=CONNECT_ARGS)
         kwargs: dict[str, Any] = {"pool_pre_ping": False}
         if backend == "postgresql":
             kwargs["connect_args"] = {"connect_timeout": 10}
         engine = sa.create_engine(self.target.url, **kwargs)
         timeout_ms = int(self.timeout_s * 1000) if self.timeout_s and self.timeout_s > 0 else 0
         if backend == "postgresql":
-            event.listen(engine, "connect", _postgres_on_connect(timeout_ms))
+            from . import postgres
+
+            event.listen(engine, "connect", postgres.on_connect(timeout_ms))
         elif backend in ("mysql", "mariadb"):
             event.listen(engine, "connect", _mysql_on_connect(timeout_ms))
         return engine
 
+    # -- what the database allows -----------------------------------------------------------
+    @property
+    def functions(self) -> FunctionCatalogue:
+        """The functions a query may call here, from the database's own catalogue (loaded once)."""
+        if self._functions is None:
+            from . import catalogue
+
+            backend = self.target.backend
+            if backend in ("sqlite", "duckdb", "postgresql"):
+                loader = {
+                    "sqlite": catalogue.sqlite_catalogue,
+                    "duckdb": catalogue.duckdb_catalogue,
+                    "postgresql": catalogue.postgres_catalogue,
+                }[backend]
+                self._functions = self._with_raw_connection(loader, "read the function catalogue of")
+            else:
+                self._functions = catalogue.static_catalogue(backend)
+        return self._functions
+
+    def guard(self, sql: str) -> None:
+        """The statement guard with this database's dialect and function catalogue: raises
+        :class:`~sqlcoder_cli.errors.UnsafeSQLError` unless ``sql`` is one read-only query."""
+        from ..sql.guard import check_read_only
+
+        check_read_only(sql, self.target.sqlglot_dialect, functions=self.functions)
+
+    def privileges(self) -> Privileges | None:
+        """What the connected role may change (PostgreSQL); None where it does not apply."""
+        if self.target.backend != "postgresql":
+            return None
+        if self._privileges is None:
+            from .postgres import privileges
+
+            self._privileges = self._with_raw_connection(privileges, "check the role used for")
+        return self._privileges
+
+    def _with_raw_connection(self, read: Callable[[Any], Any], doing: str) -> Any:
+        """Run ``read(dbapi_connection)`` on a fresh connection, rolled back afterwards."""
+        from .execute import driver_errors
+
+        with self.connect() as conn:
+            try:
+                return read(conn.connection.dbapi_connection)
+            except driver_errors() as exc:
+                raise DatabaseError(f"cannot {doing} {self.target.display}: {one_line_error(exc, self._secrets)}") from None
+            finally:
+                _rollback_quietly(conn)
+
     # -- queries ----------------------------------------------------------------------------
     def connect(self) -> sqlalchemy.Connection:
         """A new SQLAlchemy connection; driver errors become :class:`DatabaseError`."""
-        from sqlalchemy.exc import SQLAlchemyError
+        from .execute import driver_errors
 
         try:
             return self.engine.connect()
-        except SQLAlchemyError as exc:
+        except DatabaseError:
+            raise
+        except driver_errors() as exc:
             raise DatabaseError(
-                f"cannot connect to {self.target.display}: {one_line_error(exc, self._secrets)}"
+                f"cannot connect to {self.target.display}: {self.explain_error(exc)}"
             ) from None
+
+    def explain_error(self, exc: BaseException) -> str:
+        """A driver error as the one line the user sees (secrets removed, SQLite said plainly)."""
+        message = one_line_error(exc, self._secrets)
+        if self.target.backend == "sqlite":
+            from .sqlite import explain_sqlite_error
+
+            return explain_sqlite_error(message, self.target.path, self.busy_timeout_s)
+        return message
+
+    def _statement_check(self, sql: str) -> Callable[[Any], None] | None:
+        """The connection layer's own check of a statement before it runs, with the database's
+        own parser (PostgreSQL, DuckDB; SQLite's authorizer sees every step as it compiles)."""
+        if self.target.backend == "postgresql":
+            from .postgres import check_statement
+
+            return lambda dbapi_connection: check_statement(dbapi_connection, sql)
+        if self.target.backend == "duckdb":
+            from . import duck
+
+            catalogue = self.functions
+            return lambda dbapi_connection: duck.check_statement(dbapi_connection, sql, catalogue)
+        return None
 
     def execute(self, sql: str, *, limit: int | None = 100) -> QueryResult:
         """Run one statement and return up to ``limit`` rows (None = all)."""
+        return self._run(sql, sql, limit=limit)
+
+    def explain(self, sql: str) -> QueryResult:
+        """The database's plan for one query (``EXPLAIN``, never ``EXPLAIN ANALYZE``): the query
+        passes the connection's own check as if it were to run, then only its plan is read."""
+        prefix = "EXPLAIN QUERY PLAN " if self.target.backend == "sqlite" else "EXPLAIN "
+        # DECLARE CURSOR (PostgreSQL's server-side cursor) takes a query, not EXPLAIN
+        return self._run(prefix + sql, sql, limit=None, server_cursor=False)
+
+    def _run(self, statement: str, checked: str, *, limit: int | None, server_cursor: bool = True) -> QueryResult:
+        """Run ``statement`` after the connection's own check of ``checked`` (the query in it)."""
         with self.connect() as conn:
             return run_query(
                 conn,
-                sql,
+                statement,
                 backend=self.target.backend,
                 limit=limit,
                 timeout_s=self.timeout_s,
                 secrets=self._secrets,
+                before=self._statement_check(checked),
+                explain=self.explain_error,
+                server_cursor=server_cursor,
             )
 
     def iter_rows(
@@ -243,24 +316,22 @@ class Database:
         """
         from contextlib import ExitStack
 
-        from sqlalchemy.exc import SQLAlchemyError
-
         from ..errors import QueryCancelledError, QueryTimeoutError
-        from .execute import CancelOnInterrupt, cancel_function
+        from .execute import CancelOnInterrupt, cancel_function, driver_errors
 
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         stack = ExitStack()
         conn = stack.enter_context(self.connect())
-        secrets = self._secrets
         guard: CancelOnInterrupt | None = None
+        check = self._statement_check(sql)
 
         def fail(exc: BaseException) -> DatabaseError:
             if guard is not None and guard.cancelled:
                 return QueryCancelledError("the query was cancelled (Ctrl-C); the database is unchanged")
             if is_timeout(exc):
                 return QueryTimeoutError(f"the query was cancelled after {self.timeout_s:g} s (time limit)")
-            return DatabaseError(one_line_error(exc, secrets))
+            return DatabaseError(self.explain_error(exc))
 
         try:
             dbapi_connection = conn.connection.dbapi_connection
@@ -270,10 +341,15 @@ class Database:
                 CancelOnInterrupt(cancel_function(dbapi_connection, self.target.backend), whole_block=False)
             )
             with guard.driver_call():
+                if check is not None:
+                    check(dbapi_connection)
                 result = conn.execution_options(no_parameters=True, stream_results=True).exec_driver_sql(sql)
             guard.raise_if_cancelled()
             columns = [str(c) for c in result.keys()] if result.returns_rows else []
-        except SQLAlchemyError as exc:
+        except DatabaseError:
+            stack.close()
+            raise
+        except driver_errors() as exc:
             error = fail(exc)
             stack.close()
             raise error from None
@@ -293,7 +369,7 @@ class Database:
                         with guard.driver_call():
                             batch = result.fetchmany(batch_size)
                         guard.raise_if_cancelled()
-                    except SQLAlchemyError as exc:
+                    except driver_errors() as exc:
                         raise fail(exc) from None
                     if not batch:
                         break
@@ -336,43 +412,7 @@ def open_database(spec: str | None, *, timeout_s: float | None = 30.0) -> Databa
     return Database(resolve_database(spec), timeout_s=timeout_s)
 
 
-# -- per-backend read-only session setup ---------------------------------------------------------
-
-def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None) -> int:
-    """Allow reading only: SELECT, reads, functions (minus file/extension ones), schema PRAGMAs."""
-    if action == sqlite3.SQLITE_PRAGMA:
-        if (arg1 or "").lower() in _SQLITE_READ_PRAGMAS and not (
-            arg1 and arg1.lower() in ("query_only", "foreign_keys", "user_version") and arg2 is not None
-        ):
-            return sqlite3.SQLITE_OK
-        return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_FUNCTION:
-        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _SQLITE_DENIED_FUNCTIONS else sqlite3.SQLITE_OK
-    return sqlite3.SQLITE_OK if action in _SQLITE_ALLOWED_ACTIONS else sqlite3.SQLITE_DENY
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    """query_only on top of mode=ro, no ATTACH, and an authorizer that denies anything but reads."""
-    dbapi_connection.execute("PRAGMA query_only = ON")
-    if hasattr(dbapi_connection, "setlimit"):
-        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-    dbapi_connection.set_authorizer(_sqlite_authorizer)
-
-
-def _postgres_on_connect(timeout_ms: int) -> Any:
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        autocommit = getattr(dbapi_connection, "autocommit", False)
-        cur = dbapi_connection.cursor()
-        try:
-            cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            cur.execute(f"SET statement_timeout = {int(timeout_ms)}")
-        finally:
-            cur.close()
-        if not autocommit:
-            dbapi_connection.commit()
-
-    return on_connect
-
+# -- per-backend read-only session setup (SQLite: .sqlite, PostgreSQL: .postgres) ----------------
 
 def _mysql_on_connect(timeout_ms: int) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -12,12 +12,13 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DatabaseError, QueryCancelledError, QueryTimeoutError
+from .secrets import scrub
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -39,17 +40,20 @@ _TIMEOUT_MARKERS = ("interrupted", "canceling statement due to statement timeout
                     "query execution was interrupted", "statement timeout")
 
 
-def scrub(text: str, secrets: list[str]) -> str:
-    """Remove every secret (password, raw and URL-encoded) from ``text``."""
-    from urllib.parse import quote, quote_plus
+def driver_errors() -> tuple[type[BaseException], ...]:
+    """Every error class a database driver can raise: SQLAlchemy's, and the PEP 249 ``Error`` of
+    each driver already imported (schema reading and catalogue queries talk to drivers directly)."""
+    import sqlite3
+    import sys
 
-    for secret in secrets:
-        if not secret:
-            continue
-        for variant in {secret, quote(secret, safe=""), quote_plus(secret)}:
-            text = text.replace(variant, "***")
-    # any leftover user:password@ in a URL
-    return re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:***@", text)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    errors: list[type[BaseException]] = [SQLAlchemyError, sqlite3.Error]
+    for module in ("duckdb", "psycopg", "psycopg2", "pymysql", "MySQLdb", "mariadb"):
+        error = getattr(sys.modules.get(module), "Error", None)
+        if isinstance(error, type) and issubclass(error, BaseException):
+            errors.append(error)
+    return tuple(errors)
 
 
 def one_line_error(exc: BaseException, secrets: list[str]) -> str:
@@ -207,7 +211,7 @@ class CancelOnInterrupt:
                 return
             if not data or b"\x00stop" in data:
                 return
-            if signal.SIGINT in data and self._in_driver:
+            if (signal.SIGINT in data or signal.SIGTERM in data) and self._in_driver:
                 self._trigger()
 
     def __exit__(self, *exc: object) -> None:
@@ -241,18 +245,28 @@ def run_query(
     limit: int | None,
     timeout_s: float | None,
     secrets: list[str],
+    before: Callable[[Any], None] | None = None,
+    explain: Callable[[BaseException], str] | None = None,
+    server_cursor: bool = True,
 ) -> QueryResult:
-    """Execute ``sql`` on an open connection and fetch up to ``limit`` rows (one more to detect more)."""
-    from sqlalchemy.exc import SQLAlchemyError
+    """Execute ``sql`` on an open connection and fetch up to ``limit`` rows (one more to detect more).
 
+    ``before`` runs on the driver connection first, in the same transaction (the connection's own
+    statement check); ``explain`` turns a driver error into the user's one line. On PostgreSQL the
+    statement runs through a server-side cursor unless ``server_cursor`` is False (``EXPLAIN``).
+    """
     if limit is not None and limit < 0:
         raise ValueError("limit must be >= 0 or None")
     start = time.perf_counter()
     dbapi_connection = conn.connection.dbapi_connection
     guard = CancelOnInterrupt(cancel_function(dbapi_connection, backend))
+    # PostgreSQL: a server-side cursor, declared over the extended protocol (one statement only)
+    options: dict[str, Any] = {"no_parameters": True, "stream_results": backend == "postgresql" and server_cursor}
     try:
         with guard, deadline(dbapi_connection, backend, timeout_s):
-            result = conn.execution_options(no_parameters=True).exec_driver_sql(sql)
+            if before is not None:
+                before(dbapi_connection)
+            result = conn.execution_options(**options).exec_driver_sql(sql)
             if result.returns_rows:
                 columns = [str(c) for c in result.keys()]
                 if limit is None:
@@ -267,21 +281,21 @@ def run_query(
         # the server stops working, and report it the same way.
         _cancel_quietly(dbapi_connection, backend)
         raise QueryCancelledError("the query was cancelled (Ctrl-C); the database is unchanged") from None
-    except SQLAlchemyError as exc:
+    except driver_errors() as exc:
         guard.raise_if_cancelled()
         if is_timeout(exc):
             raise QueryTimeoutError(
                 f"the query was cancelled after {timeout_s:g} s (time limit)" if timeout_s else
                 "the query was cancelled", hint="make the question narrower or raise the time limit"
             ) from None
-        message = one_line_error(exc, secrets)
-        if message == "not authorized" or "read-only" in message or "readonly" in message:
+        message = explain(exc) if explain is not None else one_line_error(exc, secrets)
+        if "not authorized" in message or "read-only" in message or "readonly" in message:
             message = f"the read-only connection refused this statement ({message})"
         raise DatabaseError(message) from None
     finally:
         try:
             conn.rollback()
-        except SQLAlchemyError:
+        except driver_errors():
             pass
     guard.raise_if_cancelled()
     rows = [tuple(r) for r in fetched]

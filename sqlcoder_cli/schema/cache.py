@@ -11,7 +11,8 @@ should not pay that again when nothing changed. The fingerprint is one or two ca
 - other backends: none, so the cache is used until ``--refresh-schema``.
 
 Files live in ``<cache_dir>/schema/<database_key>.json``; a corrupt or outdated file is ignored
-and rewritten.
+and rewritten. Each rewrite is atomic (another process reading the cache sees the old file or the
+new one, never half of one) and private (0600 in a 0700 folder: it holds sampled values).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import DatabaseError
+from ..files import atomic_write
 from .introspect import SCHEMA_FORMAT, Schema, introspect
 
 if TYPE_CHECKING:
@@ -31,17 +34,12 @@ if TYPE_CHECKING:
 
 
 def database_identity(target: DatabaseTarget) -> str:
-    """The database's identity without secrets: the resolved file path, or the password-free URL."""
+    """The database's identity without secrets: the resolved file path, or the URL as it is shown
+    (every credential hidden, see :mod:`sqlcoder_cli.db.secrets`); it is stored in cache files."""
     path = target.path
     if path is not None:
         return f"{target.backend}:{Path(path).expanduser().resolve()}"
-    from sqlalchemy.engine import make_url
-
-    try:
-        url = make_url(target.url)
-        return url.render_as_string(hide_password=True)  # the password becomes "***"
-    except Exception:  # noqa: BLE001 - fall back to the display form, which never has a password
-        return target.display
+    return target.display
 
 
 def database_key(target: DatabaseTarget) -> str:
@@ -129,9 +127,19 @@ def schema_fingerprint(db: Database) -> str | None:
             else:
                 return None
             conn.rollback()
-    except Exception:  # noqa: BLE001 - no fingerprint means "introspect again", never an error
+    except Exception as exc:  # noqa: BLE001 - no fingerprint means "introspect again", never an error
+        if isinstance(exc, DatabaseError) and _unreadable(str(exc)):
+            raise  # reading the schema would wait for the same lock, or meet the same damage
+        message = db.explain_error(exc) if backend == "sqlite" else ""
+        if _unreadable(message):
+            raise DatabaseError(f"cannot read the schema of {db.target.display}: {message}") from None
         return None
     return "|".join(parts)
+
+
+def _unreadable(message: str) -> bool:
+    """A SQLite file that is locked by another program or damaged (see db/sqlite.py's messages)."""
+    return "is locked by another program" in message or "is damaged" in message
 
 
 def cache_path(paths: Paths, target: DatabaseTarget) -> Path:
@@ -178,10 +186,7 @@ def load_schema(db: Database, paths: Paths, *, refresh: bool = False) -> tuple[S
         "schema": schema.to_dict(),
     }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, json.dumps(record, ensure_ascii=False))
     except OSError:
         pass
     return schema, False

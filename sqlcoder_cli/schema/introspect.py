@@ -194,9 +194,7 @@ def introspect(
     ``sample_values`` reads a bounded set of distinct values of low-cardinality text columns (see
     :mod:`.samples`); ``sample_budget_s`` caps the time spent on that for the whole database.
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from ..db.execute import one_line_error
+    from ..db.execute import driver_errors
 
     backend = db.target.backend
     try:
@@ -215,10 +213,8 @@ def introspect(
 
                 sample_schema_values(conn, schema, backend=backend, budget_s=sample_budget_s)
                 conn.rollback()
-    except SQLAlchemyError as exc:
-        raise DatabaseError(
-            f"cannot read the schema of {db.target.display}: {one_line_error(exc, [])}"
-        ) from None
+    except driver_errors() as exc:
+        raise DatabaseError(f"cannot read the schema of {db.target.display}: {db.explain_error(exc)}") from None
     return schema
 
 

@@ -2,9 +2,11 @@
 
 Why a parse and not a keyword check: comments, case tricks, data-modifying CTEs and side-effect
 functions hide in places a regular expression misses. Anything sqlglot cannot parse is refused:
-a statement we cannot understand is a statement we cannot vouch for. The connection is read-only
-too (:mod:`sqlcoder_cli.db.connect`); this guard gives the clear message, the connection is the
-backstop.
+a statement we cannot understand is a statement we cannot vouch for. Function calls are checked
+against an allowlist read from the database's own catalogue (:mod:`sqlcoder_cli.sql.functions`):
+volatile, side-effecting and unknown functions are refused, wherever they hide (LIMIT, VALUES,
+a CTE, PostgreSQL's attribute notation ``(x).f``). The connection is read-only too
+(:mod:`sqlcoder_cli.db.connect`), and holds on its own; this guard gives the clear message.
 """
 
 from __future__ import annotations
@@ -16,39 +18,18 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from ..errors import UnsafeSQLError
+from .functions import (
+    CALL_SYNTAX,
+    DUCKDB_READ_PRAGMAS,
+    SQLITE_PRAGMAS_BARE,
+    SQLITE_PRAGMAS_WITH_TARGET,
+    FunctionCatalogue,
+    candidate_names,
+    names_by_class,
+)
 from .transpile import first_error_line, quiet_sqlglot
 
 ONLY = "only SELECT queries run"
-
-#: Functions with effects outside the query: files, extensions, server state, dynamic SQL.
-FORBIDDEN_FUNCTIONS: frozenset[str] = frozenset(
-    {
-        # SQLite
-        "load_extension", "writefile", "readfile", "edit", "fts3_tokenizer", "zipfile", "sqlar_compress",
-        # PostgreSQL
-        "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_write_file",
-        "pg_ls_logdir", "pg_ls_waldir", "pg_ls_tmpdir", "pg_ls_archive_statusdir",
-        "lo_import", "lo_export", "lo_unlink", "lo_create", "lo_from_bytea", "lo_put",
-        "dblink", "dblink_exec", "dblink_connect", "dblink_send_query",
-        "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
-        "set_config", "pg_advisory_lock", "pg_advisory_xact_lock", "pg_promote",
-        "pg_switch_wal", "pg_create_restore_point", "pg_start_backup", "pg_stop_backup",
-        "pg_backup_start", "pg_backup_stop", "pg_logical_emit_message", "txid_current",
-        "nextval", "setval", "query_to_xml", "query_to_json", "table_to_xml",
-        "copy",
-        # DuckDB file and network access, dynamic SQL
-        "read_csv", "read_csv_auto", "read_parquet", "parquet_scan", "read_json", "read_json_auto",
-        "read_json_objects", "read_ndjson", "read_ndjson_auto", "read_ndjson_objects", "read_text",
-        "read_blob", "glob", "sniff_csv", "parquet_metadata", "parquet_schema", "parquet_file_metadata",
-        "parquet_kv_metadata", "read_xlsx", "st_read", "iceberg_scan", "delta_scan", "sqlite_scan",
-        "sqlite_attach", "postgres_scan", "postgres_attach", "mysql_scan", "query", "query_table",
-        "write_csv", "write_parquet", "install_extension", "load_extension", "getenv",
-        # MySQL
-        "load_file", "sleep", "benchmark", "get_lock", "release_lock",
-        # SQL Server
-        "openrowset", "opendatasource", "openquery", "xp_cmdshell",
-    }
-)
 
 #: root statement types that are queries
 _QUERY_ROOTS = (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)
@@ -66,7 +47,6 @@ _REFUSED_NODES: list[tuple[type[exp.Expression], str, str]] = [
     (exp.Comment, "COMMENT", "can change the schema"),
     (exp.Grant, "GRANT", "can change permissions"),
     (exp.Revoke, "REVOKE", "can change permissions"),
-    (exp.Pragma, "PRAGMA", "can change database settings"),
     (exp.Attach, "ATTACH", "can open other databases"),
     (exp.Detach, "DETACH", "can change attached databases"),
     (exp.Copy, "COPY", "can read or write files"),
@@ -93,21 +73,105 @@ _FILE_TABLE_RE = re.compile(
 )
 
 
-def _refuse(what: str, why: str) -> UnsafeSQLError:
-    return UnsafeSQLError(f"refused: {what} {why}; {ONLY}")
+def _refuse(what: str, why: str, only: str = ONLY) -> UnsafeSQLError:
+    return UnsafeSQLError(f"refused: {what} {why}; {only}")
 
 
-def _function_names(node: exp.Func) -> set[str]:
-    names: set[str] = set()
+#: the rule a refused function call broke
+ONLY_READING_FUNCTIONS = "a query may only call functions that read"
+
+
+def _refuse_call(name: str, why: str, *, attribute: bool = False) -> UnsafeSQLError:
+    shown = f".{name} (attribute notation for {name}())" if attribute else f"{name}()"
+    return _refuse(shown, why, ONLY_READING_FUNCTIONS)
+
+
+def _pragma_parts(node: exp.Pragma) -> tuple[str, bool]:
+    """(the PRAGMA's name, whether it has an argument): ``table_info(t)``, ``user_version = 7``."""
+    this = node.this
+    has_arg = False
+    if isinstance(this, exp.EQ):
+        this, has_arg = this.this, True
+    elif isinstance(this, exp.Anonymous):
+        has_arg = bool(this.expressions)
+        return str(this.name).lower(), has_arg
+    if isinstance(this, exp.Dot):  # PRAGMA main.table_info(t): the schema does not matter
+        this = this.expression
+    return str(getattr(this, "name", "") or "").lower(), has_arg
+
+
+def _check_pragma(node: exp.Pragma, dialect: str) -> None:
+    """Only PRAGMAs that read pass; one that is given a value changes a setting."""
+    name, has_arg = _pragma_parts(node)
+    if dialect == "sqlite":
+        if name in SQLITE_PRAGMAS_WITH_TARGET or (name in SQLITE_PRAGMAS_BARE and not has_arg):
+            return
+    elif dialect == "duckdb":
+        if name in DUCKDB_READ_PRAGMAS and not (has_arg and name not in ("table_info", "show", "storage_info")):
+            return
+    shown = f"PRAGMA {name}" + (" with a value" if has_arg else "")
+    raise _refuse(f"{shown}", "can change database settings (only PRAGMAs that read run)")
+
+
+def _spelled(names: frozenset[str], sql: str) -> list[str]:
+    """``names`` ordered so that those written as calls in ``sql`` (``substring(``) come first."""
+    def written(name: str) -> bool:
+        return re.search(rf"\b{re.escape(name)}\s*\(", sql, re.IGNORECASE) is not None
+
+    return sorted(names, key=lambda name: (not written(name), name))
+
+
+def _in_from(node: exp.Expression) -> bool:
+    """True for a call used as a table: ``FROM f()``, ``JOIN f() ON``, ``LATERAL f()``."""
+    return isinstance(node.parent, (exp.Table, exp.Lateral, exp.From, exp.Join))
+
+
+def _check_function(node: exp.Expression, sql: str, dialect: str, functions: FunctionCatalogue) -> None:
+    """Refuse a call unless the catalogue says it only reads (see :mod:`..sql.functions`).
+
+    ``node`` is a function, or an operator that the dialect also accepts written as a call
+    (``like(a, b)``), which is judged by every name that can produce it.
+    """
+    if isinstance(node.parent, exp.Pragma):
+        return  # PRAGMA table_info('t') is judged as a PRAGMA
+    as_table = _in_from(node)
+    written, names = candidate_names(node, sql, dialect)
     if isinstance(node, exp.Anonymous):
-        names.add(str(node.name).lower())
-    else:
-        names.update(n.lower() for n in type(node).sql_names())
-        names.add(type(node).__name__.lower())
-    return names
+        name = written or str(node.name)
+        if name.lower() in CALL_SYNTAX and not as_table and not functions.is_refused(name):
+            return
+        reason = functions.refusal(name, table_function=as_table)
+        if reason:
+            raise _refuse_call(name, reason)
+        return
+    if written is not None:
+        # the spelling is known: judge what the database will run; a name its catalogue does not
+        # list must be SQL syntax that only looks like a call (COALESCE on PostgreSQL)
+        key = written.lower()
+        if key in CALL_SYNTAX and not as_table and not functions.is_refused(key):
+            return
+        reason = functions.refusal(written, table_function=as_table)
+        if reason:
+            raise _refuse_call(written, reason)
+        return
+    # a typed call without its spelling: refuse if any name that makes this expression is refused
+    for name in _spelled(names, sql):
+        if name in functions.known and functions.refusal(name, table_function=as_table):
+            raise _refuse_call(name, functions.refusal(name, table_function=as_table) or "")
 
 
-def _check_node(node: exp.Expression, dialect: str) -> None:
+def _check_attribute_call(node: exp.Expression, functions: FunctionCatalogue) -> None:
+    """PostgreSQL runs ``(x).f`` and ``t.f`` as ``f(x)`` / ``f(t)`` when no column ``f`` exists."""
+    name = None
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
+        name = node.expression.name
+    elif isinstance(node, exp.Column) and node.table:
+        name = node.name
+    if name and functions.is_refused(name):
+        raise _refuse_call(name, functions.refusal(name) or "", attribute=True)
+
+
+def _check_node(node: exp.Expression, sql: str, dialect: str, functions: FunctionCatalogue | None) -> None:
     for cls, what, why in _REFUSED_NODES:
         if isinstance(node, cls):
             raise _refuse(f"{what} statements", why)
@@ -118,14 +182,30 @@ def _check_node(node: exp.Expression, dialect: str) -> None:
         raise _refuse("SELECT ... INTO", "creates a table")
     if isinstance(node, exp.Lock):
         raise _refuse("locking clauses (FOR UPDATE/FOR SHARE)", "take row locks")
-    if isinstance(node, exp.Func):
-        bad = _function_names(node) & FORBIDDEN_FUNCTIONS
-        if bad:
-            raise _refuse(f"the function {sorted(bad)[0]}()", "can reach outside the query")
+    if isinstance(node, (exp.DML, exp.DDL)):
+        raise _refuse(f"{type(node).__name__.upper()} statements", "can change data or the schema")
+    if isinstance(node, exp.Pragma):
+        _check_pragma(node, dialect)
+    if functions is not None:
+        if isinstance(node, exp.Func) or type(node) in names_by_class(dialect):
+            _check_function(node, sql, dialect, functions)
+        if functions.backend == "postgresql" and isinstance(node, (exp.Dot, exp.Column)):
+            _check_attribute_call(node, functions)
     if isinstance(node, exp.Table):
         this = node.this
         if isinstance(this, exp.Literal) and this.is_string:
             raise _refuse(f"reading the file {this.this!r} as a table", "can read files")
+        if this is not None and not isinstance(this, (exp.Identifier, exp.Func, exp.Literal, exp.Dot)):
+            # an operator written as a call (``FROM mod(1, 2)``): name it as the user wrote it
+            written = _spelled(candidate_names(this, sql, dialect)[1], sql)
+            shown = f"{written[0]}()" if written else this.sql(dialect=dialect or None)[:60]
+            raise _refuse(f"reading from {shown} as a table", "is not a table or a table function")
+        alias = node.args.get("alias")
+        if functions is not None and isinstance(alias, exp.TableAlias) and not alias.this and alias.columns:
+            # ``FROM match('x')``: a call the parser took for a table with an unnamed column list
+            reason = functions.refusal(node.name, table_function=True)
+            if reason:
+                raise _refuse_call(node.name, reason)
         # DuckDB reads 'file.csv' or "dir/x.parquet" as a table; elsewhere such a name is at best a
         # strange table, so it is refused in every dialect: the same SQL must get the same answer
         if isinstance(this, exp.Identifier) and (dialect == "duckdb" or this.quoted) and _FILE_TABLE_RE.search(this.name):
@@ -155,13 +235,28 @@ def _not_a_query(sql: str, dialect: str, root: exp.Expression) -> UnsafeSQLError
     return UnsafeSQLError(f"refused: this is not a query (parsed as {type(root).__name__}); {ONLY}", sql=sql)
 
 
-def check_read_only(sql: str, dialect: str) -> exp.Expression:
+def check_read_only(sql: str, dialect: str, *, functions: FunctionCatalogue | None = None) -> exp.Expression:
     """Parse ``sql`` in ``dialect`` and return it if it is one read-only query; else raise.
+
+    ``functions`` is the database's catalogue (``Database.functions``): every call must be one the
+    catalogue allows. Without it only the statement's shape is checked, which is right for SQL
+    that is not yet in the database's dialect (the model's own SQL before translation); SQL that
+    is about to run is always checked with it.
 
     Raises :class:`UnsafeSQLError` (a :class:`SQLGenerationError`) with a one-line reason.
     """
     if not sql or not sql.strip():
         raise UnsafeSQLError("refused: the statement is empty")
+    try:
+        return _check(sql, dialect, functions)
+    except RecursionError:
+        raise UnsafeSQLError(
+            "refused: the statement nests too deeply to be checked", sql=sql,
+            hint="simplify the nested parentheses or subqueries",
+        ) from None
+
+
+def _check(sql: str, dialect: str, functions: FunctionCatalogue | None) -> exp.Expression:
     try:
         with quiet_sqlglot():
             parsed = sqlglot.parse(sql, read=dialect or None)
@@ -177,8 +272,14 @@ def check_read_only(sql: str, dialect: str) -> exp.Expression:
     if len(statements) > 1:
         raise UnsafeSQLError("refused: only one statement may run at a time", sql=sql)
     root = statements[0]
-    for node in root.walk():
-        _check_node(node, dialect)
+    try:
+        for node in root.walk():
+            _check_node(node, sql, dialect, functions)
+    except UnsafeSQLError as exc:
+        exc.sql = sql
+        raise
+    if isinstance(root, exp.Pragma):
+        return root  # a reading PRAGMA (it passed _check_pragma)
     if not isinstance(root, _QUERY_ROOTS):
         raise _not_a_query(sql, dialect, root)
     if isinstance(root, exp.Subquery) and not isinstance(root.unnest(), _QUERY_ROOTS):

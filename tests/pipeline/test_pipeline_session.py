@@ -58,8 +58,13 @@ def test_prompt_uses_the_family_of_the_model(config: Config, tiny_gguf_path: Pat
 
 
 def test_empty_question_is_refused(config: Config, tiny_gguf_path: Path) -> None:
-    with Session(config, model=str(tiny_gguf_path)) as session, pytest.raises(SQLGenerationError, match="empty"):
-        session.ask("   ")
+    """A usage error (exit 2) found before the model loads, not three attempts at nothing."""
+    from sqlcoder_cli.errors import UsageError
+
+    with Session(config, model=str(tiny_gguf_path)) as session:
+        with pytest.raises(UsageError, match="empty") as info:
+            session.ask("   ")
+        assert info.value.exit_code == 2 and not session.model_loaded
 
 
 @pytest.mark.slow
