@@ -6,7 +6,9 @@ most similar to the new question, so the model sees how this user's database is 
 right join path, what "active" means). Similarity is lexical (TF-IDF cosine over normalised
 words): cheap, deterministic and good enough to find "the same question about another month".
 
-Stored in one SQLite file in the data directory, never inside the user's database.
+Stored in one SQLite file in the data directory, never inside the user's database. The file is
+private (0600; SQLite gives its journal the same mode) and shared safely by several processes
+(SQLite's own locking; a writer waits for another up to a few seconds).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import re
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
+from .files import connect_private_sqlite
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
@@ -70,11 +75,26 @@ class Memory:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=5)
-        conn.execute(SCHEMA_SQL)
-        return conn
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in a transaction (committed at the end), closed afterwards; SQLite's
+        errors (a locked or damaged file, a full disk) become one clear UsageError."""
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = connect_private_sqlite(self.path, timeout=10.0)
+            with conn:
+                conn.execute(SCHEMA_SQL)
+                yield conn
+        except sqlite3.Error as exc:
+            raise UsageError(
+                f"cannot use the example memory {self.path}: {exc}",
+                hint="if another sqlcoder is busy with it, try again; a damaged file can be moved away",
+            ) from exc
+        except OSError as exc:
+            raise UsageError(f"cannot use the example memory {self.path}: {exc.strerror or exc}") from exc
+        finally:
+            if conn is not None:
+                conn.close()
 
     def add(self, db_key: str, question: str, sql: str) -> None:
         """Remember a pair; asking the same question again replaces its SQL."""
@@ -115,8 +135,15 @@ class Memory:
     def similar(
         self, db_key: str, question: str, *, limit: int = 3, max_chars: int = 2000, min_score: float = 0.2
     ) -> list[MemoryItem]:
-        """The stored pairs most similar to ``question`` (TF-IDF cosine), best first, within bounds."""
-        items = self.list(db_key)
+        """The stored pairs most similar to ``question`` (TF-IDF cosine), best first, within bounds.
+
+        Advisory: a memory file that is damaged or locked for too long gives no examples instead of
+        failing the question (``sqlcoder memory list`` reports the problem).
+        """
+        try:
+            items = self.list(db_key)
+        except UsageError:
+            return []
         if not items or limit <= 0:
             return []
         documents = [Counter(words(item.question)) for item in items]

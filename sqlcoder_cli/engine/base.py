@@ -32,6 +32,10 @@ class EngineOptions:
     #: llama.cpp's CPU weight repacking: faster generation (+11-27 %), but slower loads and prefill
     #: and more memory (+2.9 GB for a 7B Q4_K_M); off by default (docs/performance.md)
     weight_repack: bool = False
+    #: seconds the model may spend writing one answer (after reading the prompt), checked between
+    #: tokens; a model that loops is stopped with a clear error instead of running for minutes.
+    #: ``max_tokens`` bounds the answer's length, this its time. 0 or None = no limit.
+    generation_timeout_s: float | None = 120.0
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,9 @@ class Generation:
     prompt_s: float
     #: seconds spent generating after the first token
     generate_s: float
-    #: "stop" (a stop string), "eos" (the model ended), "length" (max_tokens reached)
+    #: "stop" (a stop string), "eos" (the model ended), "length" (max_tokens reached);
+    #: a generation stopped by ``EngineOptions.generation_timeout_s`` raises instead (its partial
+    #: Generation, finish_reason "time", rides on the error as ``.generation``)
     finish_reason: str
     #: where the prompt's constant prefix came from: "memory" (still in the context), "disk"
     #: (restored KV state), "saved" (computed now and saved for next time) or "skipped"

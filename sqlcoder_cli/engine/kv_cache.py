@@ -9,19 +9,31 @@ Files are keyed by the model file's identity, the context size and the exact pre
 different model, quantization or schema never reuses a wrong state. A file that fails to load, or
 whose tokens differ from the ones expected, is deleted and rebuilt; it can never crash a question.
 Old files are evicted least-recently-used first when the cache exceeds its disk budget.
+
+Several processes share the folder (a REPL and a script on the same database): a state is written
+to a private temporary file and renamed into place (:mod:`sqlcoder_cli.files`), so a reader never
+loads half a file, and a file another process evicts or replaces meanwhile is just a cache miss.
+The states hold the schema and sampled values, so the folder is 0700 and the files 0600.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..files import PRIVATE_FILE_MODE, private_dir
+
 #: Prefixes shorter than this are cheap to evaluate; caching them would cost more than it saves.
 MIN_PREFIX_TOKENS = 64
+#: a temporary file older than this was left by a process that died while saving
+STALE_TEMP_S = 3600.0
 
 
 def model_fingerprint(path: Path) -> str:
@@ -72,38 +84,63 @@ class KVStateCache:
             return False
         llm.input_ids[: len(tokens)] = tokens
         llm.n_tokens = len(tokens)
-        os.utime(path)  # recently used: last to be evicted
+        with contextlib.suppress(OSError):  # another process may have evicted it since
+            os.utime(path)  # recently used: last to be evicted
         return True
 
     def save(self, llm: Any, path: Path, tokens: list[int]) -> bool:
         """Save ``llm``'s state, which must hold exactly ``tokens``, then evict beyond the budget."""
         import llama_cpp
 
-        self.directory.mkdir(parents=True, exist_ok=True)
         array = (llama_cpp.llama_token * len(tokens))(*tokens)
-        partial = path.with_suffix(f".tmp{os.getpid()}")
         try:
-            ok = llama_cpp.llama_state_save_file(llm.ctx, str(partial).encode(), array, len(tokens))
+            private_dir(self.directory)
+            # llama.cpp writes the file itself (by name): give it a private temporary file to fill
+            fd, partial_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.directory)
+        except OSError:  # a read-only or full cache folder must not break the question
+            return False
+        os.close(fd)
+        partial = Path(partial_name)
+        try:
+            ok = bool(llama_cpp.llama_state_save_file(llm.ctx, str(partial).encode(), array, len(tokens)))
+            if ok:
+                os.chmod(partial, PRIVATE_FILE_MODE)
+                os.replace(partial, path)
         except Exception:  # noqa: BLE001 - a full disk must not break the question
             ok = False
         if not ok:
             partial.unlink(missing_ok=True)
             return False
-        partial.replace(path)
         self.evict()
         return True
 
     def evict(self) -> int:
-        """Delete least-recently-used files until the cache fits its budget; returns files deleted."""
+        """Delete least-recently-used files until the cache fits its budget; returns files deleted.
+
+        Another process may delete or replace files meanwhile: a file that vanished is skipped.
+        Temporary files of a process that died while saving are removed after an hour.
+        """
         if not self.directory.is_dir():
             return 0
-        files = sorted(self.directory.glob("*.kvstate"), key=lambda p: p.stat().st_mtime, reverse=True)
+        stats: list[tuple[float, int, Path]] = []
+        for file in self.directory.glob("*.kvstate"):
+            try:
+                st = file.stat()
+            except OSError:
+                continue
+            stats.append((st.st_mtime, st.st_size, file))
+        stats.sort(key=lambda item: item[0], reverse=True)
         total, deleted = 0, 0
-        for file in files:
-            size = file.stat().st_size
+        for _, size, file in stats:
             if total + size > self.budget_bytes:
-                file.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    file.unlink(missing_ok=True)
                 deleted += 1
             else:
                 total += size
+        stale_before = time.time() - STALE_TEMP_S
+        for temp in self.directory.glob(".*.kvstate.*.tmp"):
+            with contextlib.suppress(OSError):
+                if temp.stat().st_mtime < stale_before:
+                    temp.unlink()
         return deleted

@@ -12,17 +12,22 @@ llama_cpp is imported here, lazily, and nowhere else.
 from __future__ import annotations
 
 import ctypes
+import re
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ..errors import ModelLoadError, UsageError
+from ..errors import ModelError, ModelLoadError, NotGGUFError, SQLGenerationError, UsageError
 from .base import EngineOptions, Generation, TokenCallback
 from .hardware import available_memory, gigabytes, memory_shortfall, physical_cores
 from .kv_cache import KVStateCache
+
+if TYPE_CHECKING:
+    from ..models.gguf_info import GGUFInfo
 
 #: Context used when the user sets none: enough for a few dozen tables, small enough for laptops.
 DEFAULT_MAX_CTX = 4096
@@ -30,6 +35,17 @@ DEFAULT_MAX_CTX = 4096
 _log_lock = threading.Lock()
 _log_stream: TextIO | None = None
 _log_callback: Any = None  # keeps the ctypes callback alive for as long as llama.cpp may call it
+#: llama.cpp's most recent log pieces, kept (also without a log file) so that a failed load can
+#: say *why* ("unknown model architecture: 'x'") instead of llama-cpp-python's bare "Failed to load".
+_recent_log: deque[tuple[int, str]] = deque(maxlen=400)
+_log_seq = 0  # numbers the pieces, so a load looks only at what it logged itself
+_LOAD_ERROR = re.compile(r"error loading model(?: architecture)?: (?P<reason>[^\n]+)")
+_UNKNOWN_ARCH = re.compile(r"unknown model architecture: '(?P<arch>[^']*)'")
+
+
+def _seconds(value: float) -> str:
+    """0.02 → "0.02", 7.46 → "7.5", 125.3 → "125": as precise as a person needs."""
+    return f"{value:.2f}" if value < 1 else f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
 def _route_llama_log(log_file: Path | None) -> None:
@@ -42,16 +58,24 @@ def _route_llama_log(log_file: Path | None) -> None:
             _log_stream.close()
             _log_stream = None
         if log_file is not None:
-            log_file.parent.mkdir(parents=True, exist_ok=True)
+            from ..files import create_private_file
+
+            create_private_file(log_file)  # it names the user's model files: owner-only, like the rest
             _log_stream = open(log_file, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
         if _log_callback is None:
 
             @llama_cpp.llama_log_callback
             def _callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+                global _log_seq
+                _log_seq += 1
+                _recent_log.append((_log_seq, text.decode("utf-8", errors="replace")))
                 stream = _log_stream
                 if stream is not None:
-                    stream.write(text.decode("utf-8", errors="replace"))
-                    stream.flush()
+                    try:  # a C callback must never raise: at exit the file may be closed already
+                        stream.write(text.decode("utf-8", errors="replace"))
+                        stream.flush()
+                    except (OSError, ValueError):
+                        pass
 
             _log_callback = _callback
             llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
@@ -114,19 +138,26 @@ class LlamaEngine:
         import llama_cpp
 
         self.model_path = Path(model_path)
+        self.generation_timeout_s = options.generation_timeout_s
         n_gpu_layers = options.n_gpu_layers
         if n_gpu_layers < 0:
             n_gpu_layers = -1 if gpu_offload_supported() else 0
         self.n_gpu_layers = n_gpu_layers
         self.n_threads = options.n_threads or physical_cores()
         started = time.perf_counter()
+        # Our own header reader first (well under a second, no llama.cpp): a missing, foreign,
+        # truncated or too-big file is refused with a precise message before llama.cpp touches it.
+        info = self._read_header()
+        log_mark = _log_seq
         try:
-            # First a cheap vocab-only load tells us the training context, so n_ctx can default to it.
             n_ctx = options.n_ctx
             if n_ctx <= 0:
-                n_ctx = min(self._training_context(), DEFAULT_MAX_CTX)
+                # the model's training context, up to 4096: longer contexts cost memory and prefill
+                # time that text-to-SQL prompts do not need, and no model does well past its training
+                trained = int(getattr(info, "context_length", 0) or 0)
+                n_ctx = min(trained, DEFAULT_MAX_CTX) if trained > 0 else DEFAULT_MAX_CTX
             if options.check_memory and n_gpu_layers == 0:
-                self._refuse_if_too_big(n_ctx)
+                self._refuse_if_too_big(info, n_ctx)
             draft_model = None
             if options.draft == "prompt-lookup":
                 from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
@@ -147,41 +178,54 @@ class LlamaEngine:
                     verbose=False,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelLoadError(
-                f"llama.cpp could not load {self.model_path.name}: {exc}",
-                hint="the file may be damaged or need a newer llama-cpp-python; `sqlcoder doctor` shows versions",
-            ) from exc
+            raise self._load_error(exc, log_mark) from exc
         self.load_s = time.perf_counter() - started
         self.n_ctx = self._llm.n_ctx()
         self._model_id: str | None = None
         self._grammars: dict[str, Any] = {}
 
-    def _refuse_if_too_big(self, n_ctx: int) -> None:
-        """A model that does not fit in RAM swaps the machine to a crawl: say so before loading."""
-        from ..errors import ModelError
+    def _read_header(self) -> GGUFInfo:
         from ..models.gguf_info import read_gguf_info
 
         try:
-            needed = read_gguf_info(self.model_path).memory_needed(n_ctx)
-        except ModelError:
-            return  # an unreadable header: llama.cpp's own load error says more
+            return read_gguf_info(self.model_path)
+        except NotGGUFError:
+            raise
+        except ModelError as exc:  # missing, truncated, corrupt: a load error, in the header's words
+            raise ModelLoadError(exc.message, hint=exc.hint) from exc
+
+    def _load_error(self, exc: BaseException, log_mark: int) -> ModelLoadError:
+        """llama-cpp-python says only "Failed to load model from file"; llama.cpp's log says why."""
+        recent = "".join(text for seq, text in list(_recent_log) if seq > log_mark)
+        name = self.model_path.name
+        unknown = _UNKNOWN_ARCH.search(recent)
+        if unknown:
+            import llama_cpp
+
+            return ModelLoadError(
+                f"{name}: this llama.cpp (llama-cpp-python {llama_cpp.__version__}) does not support the model "
+                f"architecture {unknown['arch']!r}",
+                hint="upgrade it with `pip install -U llama-cpp-python`, or use a GGUF of a supported model, "
+                "see `sqlcoder models list`",
+            )
+        reason = _LOAD_ERROR.search(recent)
+        detail = reason["reason"].strip() if reason else str(exc)
+        return ModelLoadError(
+            f"llama.cpp could not load {name}: {detail}",
+            hint="the file may be damaged or need a newer llama-cpp-python; `sqlcoder doctor` shows versions",
+        )
+
+    def _refuse_if_too_big(self, info: GGUFInfo, n_ctx: int) -> None:
+        """A model that does not fit in RAM swaps the machine to a crawl: say so before loading."""
+        needed = info.memory_needed(n_ctx)
         available = available_memory()
         if memory_shortfall(needed, available):
             raise ModelLoadError(
                 f"{self.model_path.name} needs about {gigabytes(needed)} of memory with a {n_ctx}-token "
                 f"context, but only {gigabytes(available or 0)} is free",
-                hint="use a smaller quantization (e.g. sqlcoder-7b-2:q4_k_m or qwen2.5-coder-1.5b), "
-                "a smaller --ctx, or close other programs",
+                hint="use a smaller quantization such as sqlcoder-7b-2:q4_k_m or a smaller model such as "
+                "qwen2.5-coder-1.5b, a smaller --ctx, or close other programs",
             )
-
-    def _training_context(self) -> int:
-        import llama_cpp
-
-        probe = llama_cpp.Llama(model_path=str(self.model_path), vocab_only=True, verbose=False)
-        try:
-            return int(probe._model.n_ctx_train()) or DEFAULT_MAX_CTX
-        finally:
-            probe.close()
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -272,7 +316,8 @@ class LlamaEngine:
 
         ``stable_prefix`` is the start of ``prompt`` that later prompts share (instructions and
         schema); with a ``state_cache`` its KV state is restored from / saved to disk. ``grammar``
-        (GBNF text) constrains what may be generated.
+        (GBNF text) constrains what may be generated. Writing for longer than the engine's
+        ``generation_timeout_s`` (checked between tokens) raises SQLGenerationError.
         """
         import llama_cpp
 
@@ -307,10 +352,15 @@ class LlamaEngine:
         stream = llm.generate(
             tokens, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0, logits_processor=processors
         )
+        limit = self.generation_timeout_s or 0.0
         try:
             for token in stream:
+                now = time.perf_counter()
                 if first_token_at is None:
-                    first_token_at = time.perf_counter()
+                    first_token_at = now
+                elif limit > 0 and now - first_token_at > limit:
+                    finish_reason = "time"
+                    break
                 if llama_cpp.llama_vocab_is_eog(vocab, token):
                     finish_reason = "eos"
                     break
@@ -336,7 +386,7 @@ class LlamaEngine:
             on_token(text[emitted:])
         finished = time.perf_counter()
         first = first_token_at or finished
-        return Generation(
+        result = Generation(
             text=text,
             prompt_tokens=len(tokens),
             cached_tokens=cached,
@@ -346,6 +396,15 @@ class LlamaEngine:
             finish_reason=finish_reason,
             prefix_cache=prefix_source,
         )
+        if finish_reason == "time":
+            error = SQLGenerationError(
+                f"stopped the model after {_seconds(result.generate_s)} s: it was still writing ({len(generated)} tokens) "
+                f"without finishing its answer",
+                hint="a model that repeats itself needs another model; a slow machine a smaller model or a longer time limit",
+            )
+            error.generation = result  # type: ignore[attr-defined] # the pipeline counts its time
+            raise error
+        return result
 
     def close(self) -> None:
         llm = getattr(self, "_llm", None)

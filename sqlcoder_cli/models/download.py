@@ -30,6 +30,7 @@ call time (huggingface_hub reads them once, at import).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -44,6 +45,8 @@ from ..errors import DownloadError
 DEFAULT_ENDPOINT = "https://huggingface.co"
 #: Free space kept on top of the bytes still to download, so the disk is not left full.
 DISK_MARGIN_BYTES = 64 * 1024 * 1024
+#: write errors that mean "no room": a full disk, a quota, a file-size limit
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TRUE = {"1", "on", "yes", "true"}
 
@@ -177,7 +180,16 @@ def delete_cached(cache_dir: Path, repo_id: str, filename: str) -> int:
     storage = repo_folder(cache_dir, repo_id)
     snapshots = storage / "snapshots"
     if not snapshots.is_dir():
-        return 0
+        # never finished: only partial downloads (a full disk, Ctrl-C) are there to go
+        freed = 0
+        for partial in (storage / "blobs").glob("*.incomplete") if (storage / "blobs").is_dir() else ():
+            with contextlib.suppress(OSError):
+                size = partial.stat().st_size
+                partial.unlink()
+                freed += size
+        if storage.is_dir() and not any(p.is_file() for p in (storage / "blobs").glob("*")):
+            shutil.rmtree(storage, ignore_errors=True)
+        return freed
     freed = 0
     blobs: set[Path] = set()
     for link in snapshots.glob(f"*/{filename}"):
@@ -403,6 +415,28 @@ def download(
     """
     remote = fetch_metadata(settings, repo_id, filename, revision)
     storage = repo_folder(settings.cache_dir, repo_id)
+    try:
+        return _download(settings, remote, storage, progress)
+    except OSError as exc:
+        # The disk filled up (or a quota or file-size limit hit) while writing: only the
+        # ``.incomplete`` file is left, never a blob or a snapshot link, and it resumes next time.
+        kept = partial_download(settings.cache_dir, repo_id)
+        if exc.errno in _NO_ROOM:
+            total = f" of {human_size(remote.size)}" if remote.size else ""
+            raise DownloadError(
+                f"cannot finish downloading {filename} into {settings.cache_dir}: "
+                f"{exc.strerror or 'no space left'} ({human_size(kept)}{total} kept)",
+                hint="free some space and pull again to resume, or set HF_HUB_CACHE to a bigger disk; "
+                "`sqlcoder models rm` deletes the partial file",
+            ) from exc
+        raise DownloadError(
+            f"cannot write {filename} into {storage}: {exc.strerror or exc}",
+            hint="check that folder's permissions, or set HF_HUB_CACHE to another folder",
+        ) from exc
+
+
+def _download(settings: HubSettings, remote: RemoteFile, storage: Path, progress: DownloadProgress | None) -> Path:
+    repo_id, filename, revision = remote.repo_id, remote.filename, remote.revision
     blob = storage / "blobs" / remote.blob_name
     pointer = storage / "snapshots" / remote.commit_hash / filename
 

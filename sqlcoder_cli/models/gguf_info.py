@@ -35,6 +35,17 @@ FILE_TYPES: dict[int, str] = {
     39: "NVFP4", 40: "Q1_0",
 }  # fmt: skip
 
+#: ggml tensor types -> (elements per block, bytes per block), as in ggml.c / ``gguf.GGML_QUANT_SIZES``;
+#: used to tell a truncated file from a whole one. A type missing here only weakens that check.
+GGML_TYPE_SIZES: dict[int, tuple[int, int]] = {
+    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
+    9: (32, 40), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
+    15: (256, 292), 16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18),
+    21: (256, 110), 22: (256, 82), 23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8),
+    28: (1, 8), 29: (256, 56), 30: (1, 2), 34: (256, 54), 35: (256, 66), 39: (32, 17),
+}  # fmt: skip
+DEFAULT_ALIGNMENT = 32
+
 # GGUF metadata value types -> struct format (scalars only).
 _SCALARS: dict[int, str] = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 _STRING, _ARRAY = 8, 9
@@ -216,6 +227,7 @@ def _parse(buf: mmap.mmap, path: Path, size: int) -> GGUFInfo:
             meta[key] = value
 
     parameter_count: int | None = 0
+    data_end = 0  # where the last tensor's bytes end, relative to the start of the data section
     try:
         for _ in range(tensor_count):
             cur.skip_string()
@@ -223,11 +235,15 @@ def _parse(buf: mmap.mmap, path: Path, size: int) -> GGUFInfo:
             count = 1
             for _ in range(n_dims):
                 count *= cur.scalar("Q")
-            cur.scalar("I")  # ggml type
-            cur.scalar("Q")  # data offset
+            ggml_type = cur.scalar("I")
+            offset = cur.scalar("Q")
+            block, type_size = GGML_TYPE_SIZES.get(ggml_type, (1, 0))
+            data_end = max(data_end, offset + count // block * type_size)
             parameter_count = (parameter_count or 0) + count
     except ModelError:
         parameter_count = None
+    else:
+        _check_complete(path, size, cur.pos, meta.get("general.alignment"), data_end)
 
     arch = str(meta.get("general.architecture") or "unknown")
 
@@ -262,6 +278,19 @@ def _parse(buf: mmap.mmap, path: Path, size: int) -> GGUFInfo:
         head_count=arch_int("attention.head_count"),
         head_count_kv=arch_int("attention.head_count_kv"),
     )
+
+
+def _check_complete(path: Path, size: int, header_end: int, alignment: Any, data_end: int) -> None:
+    """A file shorter than its own tensor table says is a cut download or copy: say so now,
+    instead of llama.cpp's "failed to load model" (or, worse, ``models add`` accepting it)."""
+    align = alignment if isinstance(alignment, int) and not isinstance(alignment, bool) and alignment > 0 else DEFAULT_ALIGNMENT
+    data_start = -(-header_end // align) * align
+    expected = data_start + data_end
+    if size < expected:
+        raise ModelError(
+            f"{path} is incomplete: {size:,} bytes of the {expected:,} its header describes",
+            hint="the download or copy was cut short; download or copy it again",
+        )
 
 
 _LLAMA3_MARKERS = ("<|start_header_id|>", "<|eot_id|>", "<|begin_of_text|>")

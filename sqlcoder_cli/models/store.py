@@ -4,19 +4,26 @@ Why two kinds: catalogue models are downloaded into the shared Hugging Face cach
 reuse them); a GGUF the user already has stays where it is and is only *registered* here, by name,
 in ``Paths.registry_file`` (a small JSON file). Nothing in this module touches the network except
 :meth:`ModelStore.pull`.
+
+Two processes may add or remove models at the same time: every change reads, edits and rewrites the
+registry under an exclusive lock on a lock file beside it (so neither change is lost), and the
+rewrite is atomic (a reader sees the old or the new file, never half of one). The registry is
+private (0600 in a 0700 folder): it lists paths on the user's disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..config import Paths
-from ..errors import ModelError, ModelNotDownloadedError, UnknownModelError
+from ..errors import Interrupted, ModelError, ModelNotDownloadedError, UnknownModelError
+from ..files import PRIVATE_FILE_MODE, atomic_write, private_dir
 from .catalogue import CATALOGUE, DEFAULT_MODEL, CatalogueEntry, find_entry
 from .download import (
     DownloadProgress,
@@ -61,6 +68,38 @@ class LocalModel:
     context_length: int | None = None
 
 
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (created private) for the block; waits for others."""
+    private_dir(lock_path.parent)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        if os.name == "nt":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+            try:
+                yield
+            finally:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def _looks_like_path(text: str) -> bool:
     return os.sep in text or "/" in text or text.lower().endswith(".gguf") or text.startswith("~")
 
@@ -97,13 +136,26 @@ class ModelStore:
         return {str(k): v for k, v in models.items() if isinstance(v, dict) and "path" in v}
 
     def _save_registry(self, models: dict[str, dict[str, Any]]) -> None:
-        """Atomic: write a temporary file next to it, then rename (never a half-written registry)."""
+        """Atomic and private: never a half-written registry (call it under :meth:`_editing`)."""
         path = self.paths.registry_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         payload = {"version": REGISTRY_VERSION, "models": dict(sorted(models.items()))}
-        tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            atomic_write(path, json.dumps(payload, indent=2) + "\n")
+        except OSError as exc:
+            raise ModelError(f"cannot write the model registry {path}: {exc.strerror or exc}") from exc
+
+    @contextlib.contextmanager
+    def _editing(self) -> Iterator[dict[str, dict[str, Any]]]:
+        """Read, let the caller change, and save the registry, with other processes locked out."""
+        path = self.paths.registry_file
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(_exclusive(path.with_name(f".{path.name}.lock")))
+            except OSError as exc:
+                raise ModelError(f"cannot lock the model registry {path}: {exc.strerror or exc}") from exc
+            models = self._load_registry()
+            yield models
+            self._save_registry(models)
 
     def _registered(self, name: str) -> tuple[str, dict[str, Any]] | None:
         models = self._load_registry()
@@ -213,7 +265,16 @@ class ModelStore:
                     progress.finish()
                 return cached
             raise _offline_error(entry.name)
-        return download(hub, entry.repo_id, entry.filename, entry.revision, progress=progress)
+        try:
+            return download(hub, entry.repo_id, entry.filename, entry.revision, progress=progress)
+        except KeyboardInterrupt:
+            # One line for the user (exit 130), and what is kept: the partial file resumes next time.
+            kept = partial_download(hub.cache_dir, entry.repo_id)
+            what = f"; {human_size(kept)} kept" if kept else ""
+            raise Interrupted(
+                f"download of {entry.name} interrupted{what}",
+                hint=f"run `sqlcoder models pull {entry.name}` again to resume",
+            ) from None
 
     def add(self, path: str | Path, name: str | None = None, family: str | None = None) -> LocalModel:
         """Register a GGUF file under ``name`` (default: the file's stem); the file is not copied.
@@ -238,18 +299,17 @@ class ModelStore:
             if family not in FAMILIES:
                 raise ModelError(f"unknown prompt family {family!r}", hint="one of: " + ", ".join(FAMILIES))
         family = family or detect_family(info)
-        models = self._load_registry()
-        for existing in [k for k in models if k.lower() == model_name.lower()]:
-            del models[existing]
-        models[model_name] = {
-            "path": str(resolved),
-            "family": family,
-            "architecture": info.architecture,
-            "quantization": info.quantization,
-            "context_length": info.context_length,
-            "size_bytes": info.size_bytes,
-        }
-        self._save_registry(models)
+        with self._editing() as models:
+            for existing in [k for k in models if k.lower() == model_name.lower()]:
+                del models[existing]
+            models[model_name] = {
+                "path": str(resolved),
+                "family": family,
+                "architecture": info.architecture,
+                "quantization": info.quantization,
+                "context_length": info.context_length,
+                "size_bytes": info.size_bytes,
+            }
         return LocalModel(model_name, resolved, family, None, info.context_length)
 
     def remove(self, name: str) -> str:
@@ -257,9 +317,8 @@ class ModelStore:
         registered = self._registered(name)
         if registered is not None:
             key, record = registered
-            models = self._load_registry()
-            del models[key]
-            self._save_registry(models)
+            with self._editing() as models:
+                models.pop(key, None)  # another process may have removed it meanwhile
             return f"unregistered {key}; the file {record['path']} was not touched"
         entry = find_entry(name)
         if entry is None:

@@ -2,16 +2,18 @@
 
 Why a file in the config directory and never the database: the database is opened read-only and
 may be shared; notes are the user's own knowledge ("revenue means sum(quantity*unit_price)") and
-follow the database by :func:`~.cache.database_key`, the same key the schema cache uses.
+follow the database by :func:`~.cache.database_key`, the same key the schema cache uses. The
+file is private (0600 in a 0700 folder) and replaced atomically, so a question asked while the notes
+are being saved reads the old notes or the new ones, never half of them.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+from ..files import atomic_write
 
 if TYPE_CHECKING:
     from ..config import Paths
@@ -48,10 +50,7 @@ class NotesStore:
             path.unlink(missing_ok=True)
             return path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-            tmp.replace(path)
+            atomic_write(path, text if text.endswith("\n") else text + "\n")
         except OSError as exc:
             raise ConfigError(f"cannot write the notes file {path}: {exc.strerror or exc}") from None
         return path

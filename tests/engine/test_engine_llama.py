@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
+from testkit.gguf_faults import truncated_copy, write_huge_sparse_gguf, write_tensorless_gguf, write_unknown_arch_gguf
 
 from sqlcoder_cli.engine.base import EngineOptions
 from sqlcoder_cli.engine.llama import LlamaEngine, _held_back
-from sqlcoder_cli.errors import ModelLoadError, UsageError
+from sqlcoder_cli.errors import ModelLoadError, SQLGenerationError, UsageError
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +81,61 @@ def test_llama_log_goes_to_the_log_file_not_the_terminal(
 
 
 def test_a_damaged_file_is_a_model_load_error(tmp_path: Path, tiny_gguf_path: Path) -> None:
-    broken = tmp_path / "broken.gguf"
-    broken.write_bytes(tiny_gguf_path.read_bytes()[:4096])
-    with pytest.raises(ModelLoadError, match="could not load"):
+    broken = truncated_copy(tiny_gguf_path, tmp_path / "broken.gguf", 4096)  # the header is cut
+    with pytest.raises(ModelLoadError, match="broken.gguf is a truncated or corrupt GGUF file"):
         LlamaEngine(broken, EngineOptions(n_ctx=128, n_threads=1))
+    # the header is whole but the weights are cut: caught before llama.cpp, with the sizes
+    cut = truncated_copy(tiny_gguf_path, tmp_path / "cut.gguf", tiny_gguf_path.stat().st_size - 1000)
+    with pytest.raises(ModelLoadError, match=r"cut.gguf is incomplete: [\d,]+ bytes of the [\d,]+ its header describes"):
+        LlamaEngine(cut, EngineOptions(n_ctx=128, n_threads=1))
+
+
+def test_llama_cpp_load_errors_say_why(tmp_path: Path) -> None:
+    """llama-cpp-python only says "Failed to load model from file"; llama.cpp's log says why."""
+    unknown = write_unknown_arch_gguf(tmp_path / "mystery.gguf")
+    with pytest.raises(ModelLoadError, match=r"does not support the model architecture 'mystery-arch'") as caught:
+        LlamaEngine(unknown, EngineOptions(n_ctx=128, n_threads=1))
+    assert "pip install -U llama-cpp-python" in (caught.value.hint or "")
+    empty = write_tensorless_gguf(tmp_path / "empty.gguf")
+    with pytest.raises(ModelLoadError, match=r"could not load empty.gguf: .*token_embd.weight") as caught:
+        LlamaEngine(empty, EngineOptions(n_ctx=128, n_threads=1))
+    assert "mystery" not in str(caught.value)  # only this load's own log lines count
+
+
+def test_a_model_bigger_than_free_memory_is_refused_before_loading(tmp_path: Path) -> None:
+    from sqlcoder_cli.engine.hardware import available_memory
+
+    free = available_memory()
+    if free is None:
+        pytest.skip("psutil cannot tell the free memory here")
+    huge = write_huge_sparse_gguf(tmp_path / "huge.gguf", 2 * free + (1 << 30))
+    started = time.perf_counter()
+    with pytest.raises(ModelLoadError, match=r"huge.gguf needs about [\d.]+ GB of memory .* but only [\d.]+ GB is free") as caught:
+        LlamaEngine(huge, EngineOptions(n_ctx=256, n_threads=1, n_gpu_layers=0))
+    assert "smaller quantization" in (caught.value.hint or "")
+    assert time.perf_counter() - started < 5  # refused from the header, nothing was read
+
+
+def test_generation_stops_at_the_time_limit(tiny_gguf_path: Path) -> None:
+    options = EngineOptions(n_ctx=512, n_threads=1, generation_timeout_s=1e-9)
+    with LlamaEngine(tiny_gguf_path, options) as engine:
+        free = engine.generate("SELECT", max_tokens=1)  # one token: never over time
+        assert free.generated_tokens == 1
+        pieces: list[str] = []
+        with pytest.raises(SQLGenerationError, match=r"stopped the model after [\d.]+ s: it was still writing \(1 tokens\)") as caught:
+            engine.generate("SELECT name FROM customers", max_tokens=400, on_token=pieces.append)
+    partial = caught.value.generation  # type: ignore[attr-defined]
+    assert partial.finish_reason == "time" and partial.generated_tokens == 1
+    assert "".join(pieces) == partial.text  # what was streamed is what the error carries
+    assert caught.value.exit_code == 4
+
+
+def test_the_time_limit_is_generous_by_default_and_can_be_off(tiny_engine: LlamaEngine, tiny_gguf_path: Path) -> None:
+    assert EngineOptions().generation_timeout_s == 120.0
+    assert tiny_engine.generation_timeout_s == 120.0
+    with LlamaEngine(tiny_gguf_path, EngineOptions(n_ctx=256, n_threads=1, generation_timeout_s=0)) as engine:
+        result = engine.generate("SELECT", max_tokens=20)
+    assert result.finish_reason in {"length", "eos"}
 
 
 @pytest.mark.slow

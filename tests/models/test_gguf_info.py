@@ -19,7 +19,7 @@ LLAMA3_TEMPLATE = "{{ '<|begin_of_text|>' }}{% for m in messages %}<|start_heade
 def test_tiny_model_without_template(tiny_gguf_path: Path) -> None:
     info = read_gguf_info(tiny_gguf_path)
     assert info.architecture == "llama" and info.name == "tiny-llama"
-    assert info.context_length == 512 and info.chat_template is None
+    assert info.context_length == 4096 and info.chat_template is None
     assert info.quantization == "F32"
     assert (info.bos_token, info.eos_token) == ("<s>", "</s>")
     assert info.size_bytes == tiny_gguf_path.stat().st_size

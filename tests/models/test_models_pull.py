@@ -11,7 +11,7 @@ import pytest
 from testkit.fakehub import FakeHub
 
 from sqlcoder_cli.config import Paths
-from sqlcoder_cli.errors import DownloadError
+from sqlcoder_cli.errors import DownloadError, Interrupted
 from sqlcoder_cli.models.catalogue import find_entry
 from sqlcoder_cli.models.download import find_cached, repo_folder
 from sqlcoder_cli.models.store import ModelStore
@@ -129,8 +129,9 @@ def test_a_dropped_connection_is_resumed_within_the_same_pull(store: ModelStore,
 
 def test_ctrl_c_keeps_the_partial_file_for_the_next_pull(store: ModelStore, hub: FakeHub, big_payload: bytes) -> None:
     hub.add_file(ENTRY.repo_id, ENTRY.filename, big_payload)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted, match=rf"download of {NAME} interrupted; 10\.5 MB kept") as caught:
         store.pull(NAME, progress=Recorder(interrupt_on_call=2))
+    assert caught.value.exit_code == 130 and caught.value.hint == f"run `sqlcoder models pull {NAME}` again to resume"
     hub.reset_counters()
     progress = Recorder()
     path = store.pull(NAME, progress=progress)

@@ -29,7 +29,7 @@ def test_add_list_resolve_remove_round_trip(store: ModelStore, tmp_path: Path) -
     assert not rows["sqlcoder-7b-2"].on_disk and rows["sqlcoder-7b-2"].source == "catalogue"
 
     resolved = store.resolve("MY-MODEL")
-    assert resolved.path == model.resolve() and resolved.family == "chat" and resolved.context_length == 512
+    assert resolved.path == model.resolve() and resolved.family == "chat" and resolved.context_length == 4096
 
     message = store.remove("my-model")
     assert "unregistered my-model" in message and model.is_file()  # the user's file stays
@@ -94,7 +94,7 @@ def test_info_of_a_local_model_and_of_a_catalogue_entry(store: ModelStore, tmp_p
     model = write_tiny_llama_gguf(tmp_path / "i.gguf")
     store.add(model)
     data = store.info("i")
-    assert data["architecture"] == "llama" and data["source"] == "local" and data["gguf_context_length"] == 512
+    assert data["architecture"] == "llama" and data["source"] == "local" and data["gguf_context_length"] == 4096
     data = store.info("qwen2.5-coder-1.5b")
     assert data["repo_id"] == "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF" and data["on_disk"] is False
     assert "architecture" not in data

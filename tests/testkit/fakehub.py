@@ -14,7 +14,9 @@ speaks HTTP to it. This server emulates the few things that stack needs, the way
 * ``GET /cdn/{sha256}`` on the CDN port: the bytes, with ``Range`` support (``206``).
 
 Test controls: :meth:`FakeHub.add_file`, :meth:`FakeHub.cut_after` (drop the connection once, mid
-body), :meth:`FakeHub.fail_downloads` (answer the next downloads with an error status), and counters
+body), :meth:`FakeHub.fail_downloads` (answer the next downloads with an error status),
+:meth:`FakeHub.pause_after` / :meth:`FakeHub.wait_paused` / :meth:`FakeHub.resume` (hold the next
+download mid-body until the test has done something: pressed Ctrl-C, filled the disk), and counters
 (:attr:`FakeHub.bytes_served`, :attr:`FakeHub.range_headers`, :attr:`FakeHub.requests`).
 """
 
@@ -63,6 +65,10 @@ class _State:
     requests: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     connections: set[Any] = field(default_factory=set)
+    pause_after: int | None = None
+    paused: threading.Event = field(default_factory=threading.Event)
+    resumed: threading.Event = field(default_factory=threading.Event)
+    drop_paused: bool = False
 
 
 class FakeHub:
@@ -92,6 +98,7 @@ class FakeHub:
         """Stop serving and close the ports (later connections are refused)."""
         if not self.running:
             return
+        self._state.resumed.set()  # a paused transfer must not hold a server thread forever
         for server in (self._hub, self._cdn):
             server.shutdown()
             server.server_close()
@@ -171,6 +178,28 @@ class FakeHub:
         """Answer the next ``count`` CDN downloads with ``status`` (a hub or CDN outage)."""
         with self._state.lock:
             self._state.fail_status, self._state.fail_count = status, count
+
+    def pause_after(self, nbytes: int) -> None:
+        """Hold the next download after ``nbytes`` of its body until :meth:`resume` (once).
+
+        The client sees a stalled transfer (as on a slow or hanging network), so a test can act at a
+        known point: send Ctrl-C, fill the disk. :meth:`wait_paused` says when that point is reached.
+        """
+        with self._state.lock:
+            self._state.pause_after = nbytes
+            self._state.drop_paused = False
+            self._state.paused.clear()
+            self._state.resumed.clear()
+
+    def wait_paused(self, timeout: float = 30.0) -> bool:
+        """True once a download reached the :meth:`pause_after` point (False after ``timeout``)."""
+        return self._state.paused.wait(timeout)
+
+    def resume(self, *, drop: bool = False) -> None:
+        """Let a paused download continue, or with ``drop`` close it without another byte (for a
+        client that was killed meanwhile: nothing more is sent or counted)."""
+        self._state.drop_paused = drop
+        self._state.resumed.set()
 
     def reset_counters(self) -> None:
         with self._state.lock:
@@ -321,11 +350,23 @@ def _make_handler(state: _State, hub: FakeHub, *, cdn: bool) -> type[BaseHTTPReq
                 if cut is not None and state.fail_after_cut:
                     state.fail_status, state.fail_count = state.fail_after_cut
                     state.fail_after_cut = None
+                pause, state.pause_after = state.pause_after, None
             limit = len(body) if cut is None else min(cut, len(body))
             sent = 0
             try:
                 while sent < limit:
-                    piece = body[sent : min(sent + _CHUNK, limit)]
+                    if pause is not None and sent >= pause:
+                        pause = None
+                        self.wfile.flush()
+                        state.paused.set()
+                        state.resumed.wait(120)
+                        if state.drop_paused:
+                            self.close_connection = True
+                            return
+                    end = min(sent + _CHUNK, limit)
+                    if pause is not None:
+                        end = min(end, pause)
+                    piece = body[sent:end]
                     self.wfile.write(piece)
                     sent += len(piece)
                     with state.lock:

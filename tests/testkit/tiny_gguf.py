@@ -68,7 +68,7 @@ def write_tiny_llama_gguf(
     *,
     name: str = "tiny-llama",
     chat_template: str | None = None,
-    context_length: int = 512,
+    context_length: int = 4096,
     seed: int = 0,
     n_layers: int = 2,
     n_embd: int = 64,
