@@ -35,6 +35,28 @@ ENV_OVERRIDES = {
     "SQLCODER_DB": "default_db",
 }
 
+#: Most rows a result may hold in memory (``--limit``, ``row_limit``); ``--all`` streams any number.
+MAX_ROW_LIMIT = 1_000_000
+#: Sane ranges of the whole-number keys (and of the matching command-line options). Why bounds at
+#: all: a value like 99999999999999999999 is accepted by TOML and by int(), and only fails deep in
+#: a C library ("Python int too large to convert to C int") as an unexplained crash.
+INT_BOUNDS: dict[str, tuple[int, int]] = {
+    "row_limit": (1, MAX_ROW_LIMIT),
+    "threads": (0, 1024),
+    "context_length": (0, 1 << 20),
+    "gpu_layers": (-1, 100_000),
+    "max_new_tokens": (1, 1 << 20),
+    "query_timeout": (1, 7 * 24 * 3600),
+    "generation_timeout": (0, 7 * 24 * 3600),
+    "max_retries": (0, 20),
+    "few_shot": (0, 50),
+    "kv_cache_mb": (0, 1 << 24),
+}
+#: what to do about a config file that cannot be read; said wherever one is met
+CONFIG_REPAIR_HINT = (
+    "fix or delete it; `sqlcoder config set KEY VALUE` moves a broken file aside and starts a new one"
+)
+
 
 def _to_bool(key: str, value: Any) -> bool:
     if isinstance(value, bool):
@@ -106,6 +128,8 @@ class Config:
     max_new_tokens: int = 512
     #: seconds a query may run before it is cancelled
     query_timeout: int = 30
+    #: seconds one model answer may take once it is writing (a model that never stops); 0 = no limit
+    generation_timeout: int = 120
     #: extra attempts after a generated query fails validation or execution (self-correction)
     max_retries: int = 2
     #: check generated SQL against the schema (unknown tables/columns) before running it
@@ -130,24 +154,68 @@ class Config:
     def keys(cls) -> list[str]:
         return [f.name for f in fields(cls) if f.name != "paths"]
 
+    @staticmethod
+    def read_file(paths: Paths) -> dict[str, Any]:
+        """The config file's key/value pairs ({} when there is none); :class:`ConfigError` (with
+        the repair) when it cannot be read: a directory, not UTF-8, not TOML."""
+        file = paths.config_file
+        if not file.exists() and not file.is_symlink():
+            return {}
+        try:
+            text = file.read_text(encoding="utf-8")
+            return tomllib.loads(text)
+        except IsADirectoryError:
+            reason = "it is a directory"
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+        except UnicodeDecodeError:
+            reason = "it is not UTF-8 text"
+        except tomllib.TOMLDecodeError as exc:
+            reason = f"not valid TOML: {exc}"
+        raise ConfigError(f"cannot read {file}: {reason}", hint=CONFIG_REPAIR_HINT)
+
     @classmethod
     def load(cls, paths: Paths | None = None, environ: dict[str, str] | None = None) -> Config:
         """Read the config file (if any) and apply environment overrides."""
         env = os.environ if environ is None else environ
         paths = paths or Paths.resolve(env)
-        values: dict[str, Any] = {}
-        if paths.config_file.exists():
-            try:
-                values = tomllib.loads(paths.config_file.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"cannot read {paths.config_file}: {exc}") from exc
-        for var, key in ENV_OVERRIDES.items():
-            if env.get(var):
-                values[key] = env[var]
+        values = cls.read_file(paths)
         config = cls(paths=paths)
         for key, value in values.items():
-            config.set(key, value)
+            try:
+                config.set(key, value)
+            except ConfigError as exc:
+                raise ConfigError(f"{paths.config_file}: {exc.message}", hint=exc.hint or CONFIG_REPAIR_HINT) from None
+        for var, key in ENV_OVERRIDES.items():
+            if env.get(var):
+                try:
+                    config.set(key, env[var])
+                except ConfigError as exc:
+                    raise ConfigError(f"${var}: {exc.message}", hint=exc.hint) from None
         return config
+
+    @classmethod
+    def salvage(cls, paths: Paths) -> tuple[Config, list[str], int]:
+        """The file's settings that are valid, a line for each problem (none: the file is fine),
+        and how many settings were kept.
+
+        For repairing: ``config set`` keeps what it can of a broken file instead of refusing to
+        run, which would leave the user no command to fix it with.
+        """
+        config = cls(paths=paths)
+        try:
+            values = cls.read_file(paths)
+        except ConfigError as exc:
+            return config, [exc.message.split(": ", 1)[1] if ": " in exc.message else exc.message], 0
+        problems: list[str] = []
+        kept = 0
+        for key, value in values.items():
+            try:
+                config.set(key, value)
+                kept += 1
+            except ConfigError as exc:
+                problems.append(exc.message)
+        return config, problems, kept
 
     def set(self, key: str, value: Any) -> None:
         """Set one key, converting strings (from the CLI or env) to the field's type."""
@@ -159,17 +227,26 @@ class Config:
         current = getattr(self, key)
         if isinstance(current, bool):
             value = _to_bool(key, value)
-        elif isinstance(current, int) and not isinstance(value, int):
-            try:
-                value = int(str(value))
-            except ValueError as exc:
-                raise ConfigError(f"config key {key!r} needs a whole number, not {value!r}") from exc
+        elif isinstance(current, int):
+            if isinstance(value, bool) or not isinstance(value, (int, str)):
+                raise ConfigError(f"config key {key!r} needs a whole number, not {value!r}")
+            if not isinstance(value, int):
+                try:
+                    value = int(str(value).strip())
+                except ValueError as exc:
+                    raise ConfigError(f"config key {key!r} needs a whole number, not {value!r}") from exc
         elif isinstance(current, str):
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise ConfigError(f"config key {key!r} needs a text value, not {value!r}")
             value = str(value)
         if key in ("row_limit", "query_timeout") and value < 1:
             raise ConfigError(f"{key} must be at least 1")
         if key in ("max_retries", "few_shot", "kv_cache_mb") and value < 0:
             raise ConfigError(f"{key} cannot be negative")
+        if key in INT_BOUNDS:
+            low, high = INT_BOUNDS[key]
+            if not low <= value <= high:
+                raise ConfigError(f"{key} must be between {low} and {high}, not {value}")
         if key == "prompt_layout":
             from .prompts.base import PROMPT_LAYOUTS
 
@@ -189,7 +266,17 @@ class Config:
             n_gpu_layers=gpu_layers if gpu_layers is not None else self.gpu_layers,
             log_file=self.paths.log_dir / "llama.log",
             weight_repack=self.weight_repack,
+            generation_timeout_s=float(self.generation_timeout) or None,
         )
+
+    def shown(self) -> dict[str, Any]:
+        """The settings as they may be printed: ``default_db`` with every credential hidden."""
+        from .db.secrets import redact_spec
+
+        data = self.as_dict()
+        if data.get("default_db"):
+            data["default_db"] = redact_spec(str(data["default_db"])).display
+        return data
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -197,13 +284,41 @@ class Config:
         return data
 
     def save(self) -> Path:
-        """Write the settings that differ from the defaults; returns the file's path."""
+        """Write the settings that differ from the defaults, atomically and owner-only (0600);
+        returns the file's path. A folder that cannot be written is a :class:`ConfigError`."""
         import tomli_w
+
+        from .files import atomic_write
 
         defaults = Config(paths=self.paths).as_dict()
         changed = {k: v for k, v in self.as_dict().items() if v != defaults[k]}
-        self.paths.config_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.paths.config_file.with_suffix(".toml.tmp")
-        tmp.write_text(tomli_w.dumps(changed), encoding="utf-8")
-        tmp.replace(self.paths.config_file)
-        return self.paths.config_file
+        file = self.paths.config_file
+        try:
+            atomic_write(file, tomli_w.dumps(changed))
+        except OSError as exc:
+            reason = "it is a directory" if file.is_dir() else (exc.strerror or str(exc))
+            raise ConfigError(
+                f"cannot write {file}: {reason}",
+                hint="make the folder writable, or point SQLCODER_HOME at one that is",
+            ) from None
+        return file
+
+    def move_aside(self) -> Path:
+        """Rename the config file to ``config.toml.broken-<time>`` (kept for the user to look at)."""
+        import time
+
+        file = self.paths.config_file
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = file.with_name(f"{file.name}.broken-{stamp}")
+        n = 1
+        while target.exists() or target.is_symlink():
+            n += 1
+            target = file.with_name(f"{file.name}.broken-{stamp}-{n}")
+        try:
+            os.rename(file, target)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot move the broken config file {file} aside: {exc.strerror or exc}",
+                hint="move or delete it yourself",
+            ) from None
+        return target

@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     MODEL = 3  # model missing, failed to download or failed to load
     NO_SQL = 4  # the model produced no valid or no safe SQL
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM (128 + 15, what a shell reports for a process killed by it)
 
 
 class SqlcoderError(Exception):
@@ -45,6 +46,17 @@ class UsageError(SqlcoderError):
 
 class ConfigError(UsageError):
     """The configuration file or an environment override is invalid."""
+
+
+class HistoryError(SqlcoderError):
+    """The history log (``history.sqlite``) cannot be read or written.
+
+    Exit 2 where it is the point of the command (``sqlcoder history``); elsewhere the CLI only
+    warns, because the log is an extra and must never turn an answer into a failure. ``hint`` names
+    the repair (``sqlcoder history --repair``).
+    """
+
+    exit_code = ExitCode.USAGE
 
 
 class DatabaseError(SqlcoderError):
@@ -125,3 +137,14 @@ class QueryCancelledError(Interrupted, DatabaseError):
     """Ctrl-C cancelled a running query; the database connection stays usable (exit 130)."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived; raised by the CLI's signal handler so ``finally`` blocks restore the terminal.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``), not a :class:`SqlcoderError`: code that
+    catches errors to go on (the REPL's loop, a batch of questions) must not swallow a request to
+    stop. The CLI turns it into one line and :attr:`ExitCode.TERMINATED`.
+    """
+
+    exit_code = ExitCode.TERMINATED

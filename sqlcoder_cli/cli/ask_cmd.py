@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from ..config import INT_BOUNDS
 from ..errors import ExitCode, ModelNotDownloadedError, SqlcoderError, UsageError
+from ..output.visible import visible
 from . import options
-from .render import render_answer, sql_syntax
-from .state import AppState, get_state
+from .inputs import check_question, read_questions
+from .render import render_answer, sql_syntax, stream_result
+from .state import AppState, get_state, warn_if_privileged
 
 if TYPE_CHECKING:
     from ..history import History
@@ -70,8 +73,10 @@ def _ensure_model(state: AppState, session: Session) -> None:
 
 
 def _print_plan(state: AppState, plan: PromptPlan) -> None:
-    """--show-prompt: the exact prompt, then what the schema pruning left out."""
-    state.err.print(plan.prompt.text, markup=False, highlight=False, soft_wrap=True)
+    """--show-prompt: the exact prompt, then what the schema pruning left out (on a terminal,
+    control characters from sampled values are shown, not obeyed; into a file it stays exact)."""
+    text = visible(plan.prompt.text) if state.env.stderr_isatty else plan.prompt.text
+    state.err.print(text, markup=False, highlight=False, soft_wrap=True)
     pruned = plan.pruned
     if pruned.dropped_tables or any(pruned.dropped_columns.values()):
         state.err.print(
@@ -79,10 +84,10 @@ def _print_plan(state: AppState, plan: PromptPlan) -> None:
             style="yellow", markup=False,
         )
         if pruned.dropped_tables:
-            state.err.print("-- left out tables: " + ", ".join(pruned.dropped_tables), markup=False, style="yellow")
+            state.err.print(visible("-- left out tables: " + ", ".join(pruned.dropped_tables)), markup=False, style="yellow")
         for table, columns in sorted(pruned.dropped_columns.items()):
             if columns:
-                state.err.print(f"-- left out columns of {table}: " + ", ".join(columns), markup=False, style="yellow")
+                state.err.print(visible(f"-- left out columns of {table}: " + ", ".join(columns)), markup=False, style="yellow")
     else:
         state.err.print("-- the whole schema fits; nothing left out", markup=False, style="dim")
     state.err.print(
@@ -114,29 +119,17 @@ def _answer_one(state: AppState, session: Session, question: str, *, fmt: str, r
         )
 
 
-def _history(state: AppState, no_log: bool) -> History | None:
-    """The history log, unless --no-log or ``log_history = false``."""
-    if no_log or not state.config.log_history:
-        return None
-    from ..history import History
-
-    return History(state.config.paths.history_file)
-
-
 def _log_failure(history: History | None, session: Session, question: str, error: SqlcoderError) -> None:
     if history is None:
         return
-    db = session.database.target.display if session._database is not None else session.db_spec
     model = session._model.name if session._model is not None else session.model_spec
-    history.record_failure(question, error, db=db, model=model)
+    history.record_failure(question, error, db=session.db_display, model=model)
 
 
 def _stream_all(state: AppState, session: Session, answer: Answer, fmt: str) -> None:
     """--all: every row of the answer's query, streamed (never all in memory)."""
-    from ..output.stream import stream_rows
-
     columns, rows = session.database.iter_rows(answer.sql)
-    stream_rows(state.env.stdout, fmt, columns, rows)
+    stream_result(state, fmt, columns, rows)
 
 
 def ask(
@@ -155,27 +148,28 @@ def ask(
     edit: bool = typer.Option(False, "--edit", "-e", help="Open $EDITOR on the SQL before it runs; the pair is remembered as an example."),
     show_prompt: bool = typer.Option(False, "--show-prompt", help="Print the exact prompt and what was left out of it (on stderr)."),
     show_dialect: bool = typer.Option(False, "--show-dialect", help="Show the model's SQL too when it was translated to the database's dialect."),
-    retries: Optional[int] = typer.Option(None, "--retries", min=0, help="Extra attempts when the SQL fails validation or execution (default: config max_retries, 2).", show_default=False),
+    retries: Optional[int] = typer.Option(None, "--retries", min=0, max=INT_BOUNDS["max_retries"][1], help="Extra attempts when the SQL fails validation or execution (default: config max_retries, 2).", show_default=False),
     no_validate: bool = typer.Option(False, "--no-validate", help="Do not check the SQL's tables and columns against the schema."),
     no_memory: bool = typer.Option(False, "--no-memory", help="Neither use nor store remembered examples."),
     grammar: Optional[bool] = typer.Option(None, "--grammar/--no-grammar", help="Constrained decoding: only SQL words and the schema's names can be written (default: config grammar, off).", show_default=False),
     refresh_schema: bool = typer.Option(False, "--refresh-schema", help="Read the schema again instead of using the cached copy."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not write this to the history log."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, help="Seconds a query may run (default: config query_timeout, 30).", show_default=False),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, max=options.MAX_TIMEOUT_S, help="Seconds a query may run (default: config query_timeout, 30).", show_default=False),
     ctx_size: Optional[int] = options.CtxOption,
     threads: Optional[int] = options.ThreadsOption,
     gpu_layers: Optional[int] = options.GpuLayersOption,
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=16, help="Most tokens the model may write (default 512).", show_default=False),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=16, max=INT_BOUNDS["max_new_tokens"][1], help="Most tokens the model may write (default 512).", show_default=False),
 ) -> int:
     """Ask a question about a database; the model writes SQL, which runs read-only."""
     state = get_state(ctx)
     from ..pipeline import Session
 
-    config = state.config
     from_stdin = question == "-" or (question is None and not state.env.stdin_isatty)
     if question is None and not from_stdin:
         raise UsageError("no question given", hint='try: sqlcoder ask "How many customers are there?"')
-    questions = [line.strip() for line in state.env.stdin if line.strip()] if from_stdin else [question or ""]
+    # before the config, the database or the model: an empty question is a usage error, found at once
+    questions = read_questions(state) if from_stdin else [check_question(question or "")]
+    config = state.config
     fmt = fmt or ("jsonl" if from_stdin else "table")
     if len(questions) > 1 and fmt in ("csv", "tsv", "table", "markdown") and not sql_only:
         raise UsageError(
@@ -189,7 +183,7 @@ def ask(
     engine_options = config.engine_options(ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers)
     run = not (sql_only or no_run)
     failures: list[int] = []
-    history = _history(state, no_log)
+    history = state.history_log(no_log=no_log)
     with Session(
         config,
         db=db,
@@ -205,6 +199,7 @@ def ask(
         grammar=grammar,
     ) as session:
         _ensure_model(state, session)
+        warn_if_privileged(state, session.database)
         for q in questions:
             try:
                 if show_prompt:
@@ -218,7 +213,7 @@ def ask(
                 from ..output.formats import write_jsonl_line
 
                 write_jsonl_line(
-                    state.env.stdout,
+                    state.data,
                     {"question": q, "error": str(exc), "exit_code": int(exc.exit_code), "sql": getattr(exc, "sql", None)},
                 )
                 continue
@@ -228,13 +223,13 @@ def ask(
                 state.info("remembered this question and its SQL as an example for later prompts")
             if show_dialect and answer.model_dialect != answer.db_dialect and answer.model_sql.strip() != answer.sql.strip():
                 state.err.print(f"-- the model wrote ({answer.model_dialect}):", style="dim", markup=False)
-                state.err.print(answer.model_sql, markup=False, highlight=False)
+                state.err.print(visible(answer.model_sql), markup=False, highlight=False)
                 state.err.print(f"-- translated to {answer.db_dialect}:", style="dim", markup=False)
-                state.err.print(answer.sql, markup=False, highlight=False)
+                state.err.print(visible(answer.sql), markup=False, highlight=False)
             if fetch_all and answer.executed:
                 _stream_all(state, session, answer, fmt)
             elif sql_only and len(questions) > 1 and fmt not in ("json", "jsonl"):
-                state.env.stdout.write(" ".join(answer.sql.split()) + ";\n")
+                state.data.write(" ".join(answer.sql.split()) + ";\n")
             else:
                 render_answer(state, answer, fmt, sql_only=sql_only)
     if failures:

@@ -13,7 +13,8 @@ config_app = typer.Typer(help="Show or change settings (a TOML file in the confi
 def path(ctx: typer.Context) -> None:
     """Print the config file's path (it may not exist yet)."""
     state = get_state(ctx)
-    state.env.stdout.write(f"{state.config.paths.config_file}\n")
+    # never reads the file: this is how you find a broken one
+    state.data.write(f"{state.paths.config_file}\n")
 
 
 @config_app.command("show")
@@ -23,15 +24,15 @@ def show(
 ) -> None:
     """Print the effective settings (defaults, then the file, then SQLCODER_* variables)."""
     state = get_state(ctx)
-    values = state.config.as_dict()
+    values = state.config.shown()
     if as_json:
         from ..output.formats import write_json
 
-        write_json(state.env.stdout, values)
+        write_json(state.data, values)
         return
     import tomli_w
 
-    state.env.stdout.write(tomli_w.dumps(values))
+    state.data.write(tomli_w.dumps(values))
 
 
 @config_app.command("set")
@@ -40,13 +41,21 @@ def set_value(
     key: str = typer.Argument(..., help="Setting name, e.g. default_model, default_db, row_limit, threads."),
     value: str = typer.Argument(..., help="New value."),
 ) -> None:
-    """Change one setting and save it to the config file."""
+    """Change one setting and save it to the config file.
+
+    Works on a broken config file too (it is how you repair one): the file is moved aside as
+    ``config.toml.broken-<time>`` with a warning, its valid settings are kept, and a new one is written.
+    """
     from ..config import Config
 
     state = get_state(ctx)
     # Start from the file alone, so environment overrides are not written into it.
-    config = Config.load(state.config.paths, environ={})
-    config.set(key, value)
+    config, problems, kept = Config.salvage(state.paths)
+    config.set(key, value)  # a bad key or value: exit 2, and the broken file stays where it is
+    if problems:
+        moved = config.move_aside()
+        settled = f"kept its {kept} valid setting{'s' if kept != 1 else ''}" if kept else "started a new one"
+        state.warn(f"{state.paths.config_file} could not be used ({'; '.join(problems)}); moved it to {moved.name} and {settled}")
     written = config.save()
     state.info(f"{key} = {getattr(config, key)!r} saved to {written}")
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import platform
 import shutil
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
+from ..errors import SqlcoderError
+from ..output.visible import visible
 from . import options
 from .state import get_state
 
@@ -77,11 +79,13 @@ def _fits(model: object, free_ram: int | None, n_ctx: int) -> Check:
     return Check(f"  {name}", True, f"fits: needs ≈{gigabytes(needed)} with a {n_ctx}-token context")
 
 
-def collect_checks(db: str | None, state_config: object) -> list[Check]:
+def collect_checks(db: str | None, state_config: object, config_problem: str | None = None) -> list[Check]:
+    """Every check, in the order shown. ``config_problem``: why the config file could not be
+    used (the other checks then run with the defaults, so one broken file does not hide the rest)."""
     from importlib import metadata
 
     from ..__about__ import __version__
-    from ..config import Config
+    from ..config import CONFIG_REPAIR_HINT, Config
 
     config = state_config
     assert isinstance(config, Config)
@@ -138,7 +142,17 @@ def collect_checks(db: str | None, state_config: object) -> list[Check]:
         checks.append(Check("GPU memory", True, vram))
     checks.append(Check("threads", True, f"{physical_cores()} physical cores (default --threads)"))
     paths = config.paths
-    checks.append(Check("config file", True, f"{paths.config_file}{'' if paths.config_file.exists() else ' (not created yet)'}"))
+    if config_problem is not None:
+        checks.append(Check("config file", False, config_problem, CONFIG_REPAIR_HINT))
+    else:
+        checks.append(Check("config file", True, f"{paths.config_file}{'' if paths.config_file.exists() else ' (not created yet)'}"))
+    if config.log_history:
+        from ..history import History
+
+        try:
+            History(paths.history_file).check()
+        except SqlcoderError as exc:
+            checks.append(Check("history log", False, exc.message, "sqlcoder history --repair"))
     from ..models.download import hub_cache_dir
     from ..models.store import ModelStore
 
@@ -166,29 +180,59 @@ def collect_checks(db: str | None, state_config: object) -> list[Check]:
         checks.append(_fits(model, free_ram, config.context_length or 4096))
     if db is not None or config.default_db:
         from ..db.connect import open_database
-        from ..errors import SqlcoderError
 
         try:
             with open_database(db if db is not None else config.default_db, timeout_s=10) as database:
                 database.execute("SELECT 1", limit=1)
                 checks.append(Check("database", True, f"{database.target.display}: connected read-only"))
+                checks.extend(_role_check(database))
         except SqlcoderError as exc:
             checks.append(Check("database", False, str(exc), "check the URL/path and that the server is running"))
     return checks
 
 
+def _role_check(database: Any) -> list[Check]:
+    """PostgreSQL: may the login change data? Then a read-only role is the real guarantee."""
+    from ..db.postgres import READ_ONLY_ROLE_SQL
+
+    privileges = database.privileges()
+    if privileges is None:
+        return []
+    if not privileges.risky:
+        return [Check("database role", True, f"{privileges.role} cannot change any table")]
+    return [
+        Check(
+            "database role",
+            False,
+            f"{privileges.describe()}; sqlcoder's read-only layers stand alone (docs/safety.md)",
+            "connect as a read-only role, created once by a superuser with: " + " ".join(READ_ONLY_ROLE_SQL),
+        )
+    ]
+
+
 def doctor(ctx: typer.Context, db: Optional[str] = options.DbOption) -> None:
     """Check the installation: versions, llama.cpp features, memory, models, database."""
+    from ..config import Config
+    from ..errors import ConfigError
+
     state = get_state(ctx)
-    checks = collect_checks(db, state.config)
+    problem = None
+    try:
+        config = state.config
+    except ConfigError as exc:  # doctor is how you find out, so it must run with a broken file
+        problem = exc.message
+        config = Config(paths=state.paths)
+    checks = collect_checks(db, config, problem)
+    from rich.markup import escape
+
     console = state.out
     for check in checks:
         mark = "ok" if check.ok else "!!"
         style = "green" if check.ok else "bold red"
-        console.print(f"[{style}]{mark:>2}[/] {check.name}: ", end="", highlight=False)
-        console.print(check.detail, markup=False, highlight=False)
+        console.print(f"[{style}]{mark:>2}[/] {escape(visible(check.name, one_line=True))}: ", end="", highlight=False)
+        console.print(visible(check.detail, one_line=True), markup=False, highlight=False)
         if check.fix:
-            console.print(f"   fix: {check.fix}", markup=False, style="cyan", highlight=False)
+            console.print(f"   fix: {visible(check.fix, one_line=True)}", markup=False, style="cyan", highlight=False)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
 

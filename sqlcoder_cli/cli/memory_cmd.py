@@ -42,7 +42,7 @@ def list_examples(
     if as_json:
         from ..output.formats import write_json
 
-        write_json(state.env.stdout, [{"id": i.id, "db": i.db_key, "question": i.question, "sql": i.sql} for i in items])
+        write_json(state.data, [{"id": i.id, "db": i.db_key, "question": i.question, "sql": i.sql} for i in items])
         return
     if not items:
         state.info("no remembered examples yet (they are stored when you run a query with --edit, or confirm one in the REPL)")

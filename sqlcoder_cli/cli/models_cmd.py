@@ -52,8 +52,8 @@ def _size(nbytes: int | None) -> str:
 
 
 def _write_json(state: AppState, data: Any) -> None:
-    state.env.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-    state.env.stdout.flush()
+    state.data.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    state.data.flush()
 
 
 # ------------------------------------------------------------------------------------------
@@ -206,8 +206,10 @@ def pull_with_progress(state: AppState, name: str) -> Path:
         path = store.pull(entry.name, progress=progress)
     except KeyboardInterrupt:
         progress.close()
-        state.warn(f"download interrupted; run `sqlcoder models pull {entry.name}` again to resume")
-        raise
+        from ..errors import Interrupted
+
+        # one line, exit 130 (the CLI prints an Interrupted's message as it is)
+        raise Interrupted(f"download interrupted; run `sqlcoder models pull {entry.name}` again to resume") from None
     finally:
         progress.close()
     elapsed = time.monotonic() - started
@@ -226,8 +228,8 @@ def pull(
     """Download a catalogue model into the Hugging Face cache (resumes an interrupted download)."""
     state = get_state(ctx)
     path = pull_with_progress(state, name or state.config.default_model)
-    state.env.stdout.write(f"{path}\n")
-    state.env.stdout.flush()
+    state.data.write(f"{path}\n")
+    state.data.flush()
 
 
 # ------------------------------------------------------------------------------------------
@@ -258,8 +260,8 @@ def add(
         f"  prompt family:  {model.family}",
         f"use it with: sqlcoder ask --model {model.name} \"...\"",
     ]
-    state.env.stdout.write("\n".join(lines) + "\n")
-    state.env.stdout.flush()
+    state.data.write("\n".join(lines) + "\n")
+    state.data.flush()
 
 
 @models_app.command("rm")
@@ -291,8 +293,8 @@ def rm(
                 state.info("nothing deleted")
                 return
     message = store.remove(name)
-    state.env.stdout.write(message + "\n")
-    state.env.stdout.flush()
+    state.data.write(message + "\n")
+    state.data.flush()
 
 
 _INFO_ORDER = (

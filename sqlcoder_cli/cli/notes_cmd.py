@@ -34,7 +34,7 @@ def show(ctx: typer.Context, db: Optional[str] = options.DbOption) -> None:
     store, key, display = _store_and_key(state, db)
     text = store.get(key)
     if text:
-        state.env.stdout.write(text if text.endswith("\n") else text + "\n")
+        state.data.write(text if text.endswith("\n") else text + "\n")
     else:
         state.info(
             f"no notes for {display} yet; add some with `sqlcoder notes edit` or `sqlcoder notes set TEXT`"
@@ -86,7 +86,7 @@ def path(ctx: typer.Context, db: Optional[str] = options.DbOption) -> None:
     """Print the notes file's path (it may not exist yet)."""
     state = get_state(ctx)
     store, key, _display = _store_and_key(state, db)
-    state.env.stdout.write(f"{store.path_for(key)}\n")
+    state.data.write(f"{store.path_for(key)}\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,41 +1,65 @@
-"""Drawing answers for people (rich) and writing them for programs (csv/json/...)."""
+"""Drawing answers for people (rich) and writing them for programs (csv/json/...).
+
+Everything drawn for people goes through :func:`~sqlcoder_cli.output.visible.visible` (table
+cells and headers, SQL shown on a terminal), so an escape sequence stored in the data is shown,
+not obeyed. Data for programs goes to :attr:`AppState.data`, byte-exact unless stdout is a terminal.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..output import formats
 from ..output.values import text_value
+from ..output.visible import visible
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from ..pipeline import Answer
     from .state import AppState
 
 
 def sql_syntax(sql: str) -> Any:
+    """Highlighted SQL for a terminal (control characters in it shown, not obeyed)."""
     from rich.syntax import Syntax
 
-    return Syntax(sql, "sql", theme="ansi_dark", word_wrap=True, background_color="default")
+    return Syntax(visible(sql), "sql", theme="ansi_dark", word_wrap=True, background_color="default")
 
 
-def print_sql(console: Console, sql: str) -> None:
+def print_sql(state: AppState, sql: str) -> None:
     """Highlighted on a colour terminal, the bare statement otherwise (so it can be piped)."""
+    console = state.out
     if console.is_terminal and console.color_system:
         console.print(sql_syntax(sql))
     else:
-        console.file.write(sql.strip().rstrip(";").rstrip() + ";\n")
+        state.data.write(sql.strip().rstrip(";").rstrip() + ";\n")
 
 
 def display_value(value: Any, *, color: bool) -> str:
-    """A cell for people: floats rounded to 10 significant digits (sum() noise hidden), NULL shown."""
+    """A cell for people: floats rounded to 10 significant digits (sum() noise hidden), NULL
+    shown, control characters visible."""
     if value is None:
         return "NULL" if color else ""
     if isinstance(value, float):
         return f"{value:.10g}"
-    return text_value(value)
+    return visible(text_value(value))
+
+
+@functools.cache
+def _visible_table_class() -> type:
+    """rich's Table whose cells and headers pass through :func:`visible` (built on first use, so
+    importing this module does not import rich)."""
+    from rich.table import Table
+
+    class VisibleTable(Table):  # type: ignore[misc]
+        def add_column(self, header: Any = "", *args: Any, **kwargs: Any) -> None:
+            super().add_column(visible(header) if isinstance(header, str) else header, *args, **kwargs)
+
+        def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+            super().add_row(*(visible(r) if isinstance(r, str) else r for r in renderables), **kwargs)
+
+    return VisibleTable
 
 
 def stdout_in_colour(state: AppState) -> bool:
@@ -46,8 +70,8 @@ def stdout_in_colour(state: AppState) -> bool:
 def new_table(state: AppState, *headers: str) -> Any:
     """An empty rich table in the house style (plain ASCII in a pipe)."""
     from rich import box
-    from rich.table import Table
 
+    Table = _visible_table_class()
     color = stdout_in_colour(state)
     table = Table(box=box.SIMPLE_HEAD if color else box.ASCII2, header_style="bold" if color else "", show_edge=color)
     for header in headers:
@@ -84,7 +108,7 @@ def print_rows(state: AppState, columns: Sequence[str], rows: Sequence[Sequence[
 
 def write_result(state: AppState, fmt: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """The rows in ``fmt`` on stdout (json/jsonl are written by the caller: they carry more)."""
-    out = state.env.stdout
+    out = state.data
     if fmt == "csv":
         formats.write_delimited(out, columns, rows)
     elif fmt == "tsv":
@@ -107,18 +131,40 @@ def note_rows(state: AppState, fmt: str, row_count: int, truncated: bool) -> Non
         state.info(f"{row_count} row{'s' if row_count != 1 else ''}")
 
 
+def stream_result(
+    state: AppState, fmt: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, question: str | None = None
+) -> int:
+    """``--all``: every row on stdout as it arrives; returns how many were written.
+
+    The row iterator is closed however this ends (done, a closed pipe, Ctrl-C), so the query
+    stops and its connection is released now, not at interpreter shutdown (where its clean-up
+    would print "Exception ignored" messages).
+    """
+    from ..output.stream import stream_rows
+
+    try:
+        return stream_rows(state.data, fmt, columns, rows, question=question)
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - clean-up of an abandoned query; the real outcome is already known
+                pass
+
+
 def render_answer(state: AppState, answer: Answer, fmt: str, *, sql_only: bool) -> None:
     """Put one answer on stdout in ``fmt``; notes about it go to stderr."""
-    out = state.env.stdout
+    out = state.data
     if fmt == "json":
         formats.write_json(out, answer.to_dict())
     elif fmt == "jsonl":
         formats.write_jsonl_line(out, answer.to_dict())
     elif sql_only or not answer.executed:
-        print_sql(state.out, answer.sql)
+        print_sql(state, answer.sql)
     else:
         if fmt == "table":
-            print_sql(state.out, answer.sql)
+            print_sql(state, answer.sql)
         write_result(state, fmt, answer.columns, answer.rows)
     if answer.executed and fmt not in ("json", "jsonl") and not sql_only:
         note_rows(state, fmt, answer.row_count, answer.truncated)

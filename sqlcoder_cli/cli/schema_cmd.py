@@ -58,7 +58,12 @@ def _tree_lines(schema: object) -> list[tuple[int, str]]:
 
 
 def _print_tree(state: AppState, schema: object, title: str) -> None:
-    rows = _tree_lines(schema)
+    """The tree is for people, in a pipe too: names, comments and sample values show control
+    characters as escapes (``--format ddl`` and ``json`` are the exact forms)."""
+    from ..output.visible import visible
+
+    title = visible(title, one_line=True)
+    rows = [(depth, visible(text, one_line=True)) for depth, text in _tree_lines(schema)]
     console = state.out
     if console.is_terminal:
         from rich.markup import escape
@@ -73,7 +78,7 @@ def _print_tree(state: AppState, schema: object, title: str) -> None:
                 branch.add(escape(text))
         console.print(root)
         return
-    out = state.env.stdout
+    out = state.data
     out.write(title + "\n")
     for depth, text in rows:
         out.write("  " * (depth + 1) + text + "\n")
@@ -99,10 +104,13 @@ def schema_command(
 
     state = get_state(ctx)
     target = resolve_database(db if db is not None else (state.config.default_db or None))
-    with Database(target) as database:
+    # the query time limit also bounds how long a file another program has locked is waited for
+    with Database(target, timeout_s=float(state.config.query_timeout)) as database:
         schema, cached = load_schema(database, state.config.paths, refresh=refresh)
     if state.verbose:
         state.info(f"schema of {target.display}: {len(schema.tables)} tables ({'cache' if cached else 'introspected'})")
+    if not schema.tables:
+        state.warn(f"{target.display} has no tables or views")
     if tables:
         unknown = [name for name in tables if schema.table(name) is None]
         if unknown:
@@ -112,12 +120,12 @@ def schema_command(
         chosen = [schema.table(name) for name in tables]
         schema = type(schema)(schema.dialect, [t for t in schema.tables if any(t is c for c in chosen)], schema.default_schema)
     if fmt == "json":
-        write_json(state.env.stdout, schema.to_dict())
+        write_json(state.data, schema.to_dict())
     elif fmt == "tree":
         _print_tree(state, schema, target.display)
     else:
-        state.env.stdout.write(render_ddl(schema))
-        state.env.stdout.flush()
+        state.data.write(render_ddl(schema))
+        state.data.flush()
 
 
 def register(app: typer.Typer) -> None:

@@ -14,8 +14,9 @@ import typer
 
 from ..errors import ExitCode, SqlcoderError, UsageError
 from . import options
-from .render import note_rows, write_result
-from .state import get_state
+from .inputs import check_utf8, read_stdin
+from .render import note_rows, stream_result, write_result
+from .state import get_state, warn_if_privileged
 
 #: formats that need the whole result in memory, so ``--all`` cannot stream them
 _WHOLE_RESULT_FORMATS = ("table", "json", "markdown")
@@ -24,16 +25,16 @@ _WHOLE_RESULT_FORMATS = ("table", "json", "markdown")
 def _read_sql(sql: Optional[str], state: Any) -> str:
     from_stdin = sql == "-" or (sql is None and not state.env.stdin_isatty)
     if from_stdin:
-        text = state.env.stdin.read()
+        text = read_stdin(state)
     elif sql is None:
         raise UsageError("no SQL given", hint='try: sqlcoder sql "SELECT COUNT(*) FROM customers"')
     else:
-        text = sql
+        text = check_utf8(sql, "the SQL")
     text = text.strip()
     while text.endswith(";"):
         text = text[:-1].rstrip()
     if not text:
-        raise UsageError("the SQL is empty")
+        raise UsageError("the SQL is empty", hint='try: sqlcoder sql "SELECT COUNT(*) FROM customers"')
     return text
 
 
@@ -50,7 +51,7 @@ def sql_command(
     ),
     no_log: bool = typer.Option(False, "--no-log", help="Do not write this to the history log."),
     timeout: Optional[float] = typer.Option(
-        None, "--timeout", min=0, help="Cancel the query after this many seconds; 0 = no limit (default: config query_timeout, 30).",
+        None, "--timeout", min=0, max=options.MAX_TIMEOUT_S, help="Cancel the query after this many seconds; 0 = no limit (default: config query_timeout, 30).",
         show_default=False,
     ),
 ) -> int:
@@ -71,11 +72,7 @@ def sql_command(
     config = state.config
     timeout_s = float(timeout) if timeout is not None else float(config.query_timeout)
     database = open_database(db if db is not None else (config.default_db or None), timeout_s=timeout_s or None)
-    history = None
-    if not no_log and config.log_history:
-        from ..history import History
-
-        history = History(config.paths.history_file)
+    history = state.history_log(no_log=no_log)
     try:
         _run(state, database, text, fmt=fmt, limit=limit, all_rows=all_rows, history=history)
     except SqlcoderError as exc:
@@ -86,18 +83,15 @@ def sql_command(
 
 
 def _run(state: Any, database: Any, text: str, *, fmt: str, limit: Optional[int], all_rows: bool, history: Any) -> None:
-    from ..sql.guard import check_read_only
-
     config = state.config
     with database:
-        check_read_only(text, database.target.sqlglot_dialect)
-        out = state.env.stdout
+        database.guard(text)  # the database's dialect and its function catalogue
+        warn_if_privileged(state, database)
+        out = state.data
         started = time.perf_counter()
         if all_rows:
-            from ..output.stream import stream_rows
-
             columns, rows = database.iter_rows(text)
-            count = stream_rows(out, fmt, columns, rows)
+            count = stream_result(state, fmt, columns, rows)
             if state.verbose:
                 state.info(f"{count} rows · query and output {time.perf_counter() - started:.3f}s")
             if history is not None:

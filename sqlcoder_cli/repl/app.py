@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ..cli.state import warn_if_privileged
+from ..cli.terminate import raise_if_requested
 from ..errors import Interrupted, SqlcoderError, UsageError
+from ..output.visible import visible
 from .commands import META_COMMANDS, MetaCommand, help_text, input_is_complete, is_follow_up, join_continued, looks_like_sql, parse_meta
 
 if TYPE_CHECKING:
@@ -172,8 +175,13 @@ class TerminalUI:
 
         history: Any = InMemoryHistory()
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            history = FileHistory(str(path))
+            from ..files import create_private_file
+
+            try:
+                create_private_file(path)  # questions are private: 0600, like the history log
+                history = FileHistory(str(path))
+            except OSError:
+                pass  # Up/Down then remembers this session only; the REPL still works
         kb = KeyBindings()
 
         @kb.add("enter")
@@ -298,7 +306,8 @@ class Repl:
         if self._history is None:
             from ..history import History
 
-            self._history = History(self.state.config.paths.history_file)
+            # a log that cannot be written warns once and the session goes on (AppState)
+            self._history = History(self.state.config.paths.history_file, on_error=self.state.on_history_error)
         return self._history
 
     def _table(self, columns: Any, rows: Any) -> Any:
@@ -330,21 +339,19 @@ class Repl:
 
             traceback.print_exception(type(error), error, error.__traceback__, file=state.env.stderr)
         if isinstance(error, Interrupted):
-            state.err.print(str(error), style="yellow", markup=False, highlight=False)
+            state.err.print(visible(str(error), one_line=True), style="yellow", markup=False, highlight=False)
         elif isinstance(error, SqlcoderError):
-            state.err.print(f"error: {error}", style="bold red", markup=False, highlight=False)
+            state.error(str(error))
         else:
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            state.err.print(
-                f"error: unexpected {type(error).__name__}: {message} (run with --debug for details)",
-                style="bold red", markup=False, highlight=False,
-            )
+            state.error(f"unexpected {type(error).__name__}: {message} (run with --debug for details)")
 
     # --- start and loop --------------------------------------------------------------------------
     def start(self) -> None:
         """Open the database and read its schema (errors end the REPL), start loading the model."""
         session = self.session
         tables = len(session.schema.tables)
+        warn_if_privileged(self.state, session.database)
         self.loader.start(session)
         self.info(
             f"sqlcoder repl · {session.database.target.display} ({tables} table{'s' if tables != 1 else ''}) · "
@@ -364,6 +371,7 @@ class Repl:
             try:
                 line = self.ui.read("sqlcoder> ")
             except KeyboardInterrupt:
+                raise_if_requested()
                 continue
             except EOFError:
                 break
@@ -372,6 +380,7 @@ class Repl:
                     break
             except KeyboardInterrupt:
                 self.state.err.print("cancelled", style="yellow", markup=False)
+            raise_if_requested()  # SIGTERM whose exception was swallowed (e.g. inside SQLite)
         return 0
 
     def close(self) -> None:
@@ -391,10 +400,12 @@ class Repl:
             else:
                 self.answer(text)
         except KeyboardInterrupt:
+            raise_if_requested()
             self.state.err.print("cancelled", style="yellow", markup=False)
         except _Cancelled:
             self.state.err.print("cancelled; nothing ran", style="yellow", markup=False)
         except Exception as exc:  # noqa: BLE001 - one line per error, the REPL goes on
+            raise_if_requested()  # not an error: SIGTERM, whose exception SQLite turned into one
             self.report(exc)
         return True
 
@@ -455,7 +466,7 @@ class Repl:
         if not self.ui.interactive:
             from ..cli.render import print_sql
 
-            print_sql(self.state.out, answer.sql)
+            print_sql(self.state, answer.sql)
         self.last_answer = answer
         self.last_question = question
         self.last_sql = answer.sql
@@ -549,7 +560,7 @@ class Repl:
     def show_result(self, result: LastResult) -> None:
         state = self.state
         fmt = self.fmt
-        out = state.env.stdout
+        out = state.data
         if fmt == "table":
             from ..cli.render import print_table
 
@@ -607,7 +618,8 @@ class Repl:
         return True
 
     def _print(self, text: str, **kwargs: Any) -> None:
-        self.state.out.print(text, markup=False, highlight=False, **kwargs)
+        """Text for the person at the REPL (names, notes, plans): control characters shown."""
+        self.state.out.print(visible(text), markup=False, highlight=False, **kwargs)
 
     def _meta_help(self, arg: str) -> None:
         self._print(help_text())
@@ -711,7 +723,7 @@ class Repl:
         prepared = self.session.prepare_sql(edited)
         from ..cli.render import print_sql
 
-        print_sql(self.state.out, prepared)
+        print_sql(self.state, prepared)
         question = self.last_question if self.last_answer else None
         self.run_sql(prepared, question=question)
         if question and self.last_answer is not None:
@@ -722,8 +734,7 @@ class Repl:
         session = self.session
         sql = session.prepare_sql(self._need_sql())  # the inner query passes the guard first
         backend = session.database.target.backend
-        prefix = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
-        result = session.database.execute(prefix + sql, limit=None)
+        result = session.database.explain(sql)
         if backend == "sqlite" and "detail" in result.columns:
             self._print(format_sqlite_plan(result.columns, result.rows))
             return
@@ -783,6 +794,7 @@ class Repl:
         """A new session for the other database; the loaded model moves over to it (no reload)."""
         new = self.make_session(db=spec, model=self.session.model_spec, row_limit=self.session.row_limit)
         _ = new.schema  # open and read it now: a bad URL leaves the current database in place
+        warn_if_privileged(self.state, new.database)
         self._settle_loader()
         old = self.session
         if old.model_loaded:  # hand the loaded model to the new session

@@ -73,7 +73,7 @@ def test_add_info_rm_of_a_local_file(env: dict[str, str], tmp_path: Path) -> Non
     model = write_tiny_llama_gguf(tmp_path / "mine.gguf", chat_template="{{ messages }}")
     result = invoke("models", "add", str(model), "--name", "mine", environ=env)
     assert result.exit_code == 0, result.stderr
-    for text in ("added mine", "architecture:   llama", "context length: 512", "chat template:  yes", "prompt family:  chat"):
+    for text in ("added mine", "architecture:   llama", "context length: 4096", "chat template:  yes", "prompt family:  chat"):
         assert text in result.stdout
 
     rows = json.loads(invoke("models", "list", "--format", "json", environ=env).stdout)
