@@ -7,14 +7,16 @@ from typing import Optional
 import typer
 
 from ..config import MAX_ROW_LIMIT
-from . import options
 from .state import get_state
 
 
 def history(
     ctx: typer.Context,
     search: Optional[str] = typer.Option(None, "--search", "-s", help="Only entries whose question or SQL contains TEXT.", show_default=False),
-    db: Optional[str] = options.DbOption,
+    db: Optional[str] = typer.Option(
+        None, "--db", "-d", help="Only entries of this database, a URL or a file path (default: every database).",
+        show_default=False,
+    ),
     limit: int = typer.Option(20, "--limit", "-n", min=1, max=MAX_ROW_LIMIT, help="Most entries to show (newest first)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines, one entry per line."),
     repair: bool = typer.Option(
