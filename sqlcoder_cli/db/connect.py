@@ -20,7 +20,7 @@ from ..errors import DatabaseError, UsageError
 from ..sql.transpile import sqlglot_dialect_for
 from .execute import QueryResult, deadline, is_timeout, one_line_error, run_query
 from .secrets import redact_spec
-from .sqlite import SQLITE_HEADER, check_sqlite_file
+from .sqlite import check_sqlite_file
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 DUCKDB_SUFFIXES = (".duckdb", ".ddb")
 DEMO_SPECS = ("demo",)
 
-__all__ = ["SQLITE_HEADER", "Database", "DatabaseTarget", "open_database", "resolve_database"]
+__all__ = ["Database", "DatabaseTarget", "open_database", "resolve_database"]
 
 
 @dataclass(frozen=True)

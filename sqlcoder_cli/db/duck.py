@@ -17,9 +17,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import DatabaseError
 from ..sql.functions import DUCKDB_READ_PRAGMAS
-from .postgres import REFUSED
+from .execute import refused as _refuse
 
 _LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
 _PRAGMA = re.compile(r"PRAGMA\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<rest>.*)$", re.S | re.I)
@@ -29,10 +28,6 @@ CONNECT_ARGS: dict[str, Any] = {
     "read_only": True,
     "config": {"enable_external_access": False, "lock_configuration": True},
 }
-
-
-def _refuse(why: str) -> DatabaseError:
-    return DatabaseError(f"{REFUSED}: {why}")
 
 
 def _calls(node: Any, in_table: bool = False) -> Iterator[tuple[str, bool]]:

@@ -35,6 +35,15 @@ class QueryResult:
     elapsed_s: float
 
 
+#: how the connection layer's refusals begin (the statement guard, when on, refuses first)
+REFUSED = "the read-only connection refused this statement"
+
+
+def refused(why: str) -> DatabaseError:
+    """The connection layer's own refusal of a statement (exit code 1, like any database error)."""
+    return DatabaseError(f"{REFUSED}: {why}")
+
+
 #: substrings of driver messages that mean "cancelled by our time limit"
 _TIMEOUT_MARKERS = ("interrupted", "canceling statement due to statement timeout", "max_execution_time",
                     "query execution was interrupted", "statement timeout")
@@ -290,7 +299,7 @@ def run_query(
             ) from None
         message = explain(exc) if explain is not None else one_line_error(exc, secrets)
         if "not authorized" in message or "read-only" in message or "readonly" in message:
-            message = f"the read-only connection refused this statement ({message})"
+            message = f"{REFUSED} ({message})"
         raise DatabaseError(message) from None
     finally:
         try:

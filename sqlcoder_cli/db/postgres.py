@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DatabaseError
-
-#: what the layer says when it refuses (the statement guard, when on, refuses first with exit 4)
-REFUSED = "the read-only connection refused this statement"
+from .execute import refused as _refuse
 
 
 @dataclass(frozen=True)
@@ -36,10 +34,6 @@ class StatementCalls:
 
     functions: frozenset[str]
     attributes: frozenset[str]
-
-
-def _refuse(why: str) -> DatabaseError:
-    return DatabaseError(f"{REFUSED}: {why}")
 
 
 #: pglast statement classes named as the user wrote them
