@@ -14,6 +14,7 @@ import contextlib
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 #: owner read/write only
@@ -35,27 +36,38 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A private temporary file beside ``path`` to fill; when the block ends normally it replaces
+    ``path`` in one ``os.replace``, otherwise it is removed and ``path`` stays as it was.
+
+    Beside, because ``os.replace`` is atomic only within one file system; a path rather than an
+    open file, because some writers (llama.cpp saving a KV state) open the file by name themselves.
+    """
+    private_dir(path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.chmod(tmp, PRIVATE_FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
 def atomic_write(path: Path, data: bytes | str, *, encoding: str = "utf-8") -> None:
     """Replace ``path`` with ``data`` in one step; the file is owner-only (0600).
 
-    The temporary file lives in the same folder (``os.replace`` is atomic only within one file
-    system) and is removed if anything fails, so a full disk leaves no stray file and the previous
-    content in place.
+    A full disk leaves no stray file and the previous content in place (see :func:`replacing`).
     """
-    private_dir(path.parent)
     payload = data.encode(encoding) if isinstance(data, str) else data
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, PRIVATE_FILE_MODE)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+    with replacing(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def create_private_file(path: Path) -> Path:

@@ -239,7 +239,7 @@ class Database:
             try:
                 return read(conn.connection.dbapi_connection)
             except driver_errors() as exc:
-                raise DatabaseError(f"cannot {doing} {self.target.display}: {one_line_error(exc, self._secrets)}") from None
+                raise DatabaseError(f"cannot {doing} {self.target.display}: {self.explain_error(exc)}") from None
             finally:
                 _rollback_quietly(conn)
 

@@ -100,15 +100,31 @@ def decode_text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def _damaged(low: str) -> bool:
+    return "malformed" in low or "not a database" in low
+
+
+def _locked(low: str) -> bool:
+    return "database is locked" in low or "database table is locked" in low
+
+
+def file_unusable(message: str) -> bool:
+    """True when SQLite's message (raw, or as :func:`explain_sqlite_error` says it: that keeps the
+    raw words) says the file is damaged or locked by another program: every further read would
+    meet the same, so schema reading stops instead of trying again."""
+    low = message.lower()
+    return _damaged(low) or _locked(low)
+
+
 def explain_sqlite_error(message: str, path: Path | None, busy_timeout_s: float | None = None) -> str:
     """SQLite's terse messages, said so that the user knows what is wrong with which file."""
     where = str(path) if path is not None else "the database"
     low = message.lower()
-    if "malformed" in low or "not a database" in low:
+    if _damaged(low):
         return f"{where} is damaged ({message}); `sqlite3 {where} .recover` may save its data"
-    if "database is locked" in low or "database table is locked" in low:
-        waited = f" (waited {busy_timeout_s:g} s)" if busy_timeout_s else ""
-        return f"{where} is locked by another program{waited}; try again when it is done writing"
+    if _locked(low):
+        waited = f"; waited {busy_timeout_s:g} s" if busy_timeout_s else ""
+        return f"{where} is locked by another program ({message}{waited}); try again when it is done writing"
     if "unable to open" in low or "readonly" in low or "read-only" in low:
         if path is not None and is_wal(path) and wal_has_changes(path):
             return (

@@ -22,13 +22,12 @@ import contextlib
 import ctypes
 import hashlib
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..files import PRIVATE_FILE_MODE, private_dir
+from ..files import replacing
 
 #: Prefixes shorter than this are cheap to evaluate; caching them would cost more than it saves.
 MIN_PREFIX_TOKENS = 64
@@ -94,22 +93,11 @@ class KVStateCache:
 
         array = (llama_cpp.llama_token * len(tokens))(*tokens)
         try:
-            private_dir(self.directory)
-            # llama.cpp writes the file itself (by name): give it a private temporary file to fill
-            fd, partial_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.directory)
-        except OSError:  # a read-only or full cache folder must not break the question
-            return False
-        os.close(fd)
-        partial = Path(partial_name)
-        try:
-            ok = bool(llama_cpp.llama_state_save_file(llm.ctx, str(partial).encode(), array, len(tokens)))
-            if ok:
-                os.chmod(partial, PRIVATE_FILE_MODE)
-                os.replace(partial, path)
-        except Exception:  # noqa: BLE001 - a full disk must not break the question
-            ok = False
-        if not ok:
-            partial.unlink(missing_ok=True)
+            # llama.cpp writes the file itself (by name): it fills a private temporary file
+            with replacing(path) as partial:
+                if not llama_cpp.llama_state_save_file(llm.ctx, str(partial).encode(), array, len(tokens)):
+                    raise OSError("llama.cpp could not save the state")
+        except Exception:  # noqa: BLE001 - a read-only or full cache folder must not break the question
             return False
         self.evict()
         return True

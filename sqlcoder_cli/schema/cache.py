@@ -128,18 +128,17 @@ def schema_fingerprint(db: Database) -> str | None:
                 return None
             conn.rollback()
     except Exception as exc:  # noqa: BLE001 - no fingerprint means "introspect again", never an error
-        if isinstance(exc, DatabaseError) and _unreadable(str(exc)):
-            raise  # reading the schema would wait for the same lock, or meet the same damage
-        message = db.explain_error(exc) if backend == "sqlite" else ""
-        if _unreadable(message):
-            raise DatabaseError(f"cannot read the schema of {db.target.display}: {message}") from None
+        from ..db.execute import one_line_error
+        from ..db.sqlite import file_unusable
+
+        # a locked or damaged SQLite file: reading the schema would wait for the same lock, or
+        # meet the same damage, so say so now instead of a second time
+        if backend == "sqlite" and file_unusable(one_line_error(exc, [])):
+            if isinstance(exc, DatabaseError):
+                raise
+            raise DatabaseError(f"cannot read the schema of {db.target.display}: {db.explain_error(exc)}") from None
         return None
     return "|".join(parts)
-
-
-def _unreadable(message: str) -> bool:
-    """A SQLite file that is locked by another program or damaged (see db/sqlite.py's messages)."""
-    return "is locked by another program" in message or "is damaged" in message
 
 
 def cache_path(paths: Paths, target: DatabaseTarget) -> Path:

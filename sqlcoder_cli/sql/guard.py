@@ -136,19 +136,12 @@ def _check_function(node: exp.Expression, sql: str, dialect: str, functions: Fun
         return  # PRAGMA table_info('t') is judged as a PRAGMA
     as_table = _in_from(node)
     written, names = candidate_names(node, sql, dialect)
-    if isinstance(node, exp.Anonymous):
-        name = written or str(node.name)
-        if name.lower() in CALL_SYNTAX and not as_table and not functions.is_refused(name):
-            return
-        reason = functions.refusal(name, table_function=as_table)
-        if reason:
-            raise _refuse_call(name, reason)
-        return
+    if written is None and isinstance(node, exp.Anonymous):
+        written = str(node.name)
     if written is not None:
         # the spelling is known: judge what the database will run; a name its catalogue does not
         # list must be SQL syntax that only looks like a call (COALESCE on PostgreSQL)
-        key = written.lower()
-        if key in CALL_SYNTAX and not as_table and not functions.is_refused(key):
+        if written.lower() in CALL_SYNTAX and not as_table and not functions.is_refused(written):
             return
         reason = functions.refusal(written, table_function=as_table)
         if reason:
@@ -156,8 +149,9 @@ def _check_function(node: exp.Expression, sql: str, dialect: str, functions: Fun
         return
     # a typed call without its spelling: refuse if any name that makes this expression is refused
     for name in _spelled(names, sql):
-        if name in functions.known and functions.refusal(name, table_function=as_table):
-            raise _refuse_call(name, functions.refusal(name, table_function=as_table) or "")
+        reason = functions.refusal(name, table_function=as_table) if name in functions.known else None
+        if reason:
+            raise _refuse_call(name, reason)
 
 
 def _check_attribute_call(node: exp.Expression, functions: FunctionCatalogue) -> None:
