@@ -51,7 +51,7 @@ def child(args: argparse.Namespace) -> None:
     results = []
     # speed only: no validation or retries, so every question is exactly one model call
     with Session(config, db=args.db, model=args.model, engine_options=options, grammar=args.grammar,
-                 max_retries=0, validate=False, use_memory=False, max_new_tokens=args.max_tokens,
+                 max_retries=0, validate=False, memory=False, max_new_tokens=args.max_tokens,
                  prompt_layout=args.layout) as session:
         for question in args.question:
             started = time.perf_counter()

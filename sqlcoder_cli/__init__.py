@@ -23,12 +23,18 @@ if TYPE_CHECKING:
     from .db.connect import Database, open_database
     from .errors import ExitCode, SqlcoderError
     from .models.store import ModelStore
-    from .pipeline import Answer, Session, Timings
+    from .engine.base import Engine, ModelTraits
+    from .errors import AnswerFailed
+    from .pipeline import Answer, AnswerSettings, Session, Timings
 
 _LAZY = {
     "Session": "pipeline",
     "Answer": "pipeline",
     "Timings": "pipeline",
+    "AnswerSettings": "pipeline",
+    "AnswerFailed": "errors",
+    "Engine": "engine.base",
+    "ModelTraits": "engine.base",
     "Config": "config",
     "Paths": "config",
     "ModelStore": "models.store",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .engine.base import EngineOptions
+    from .engine.openai import ServerOptions
 
 from .errors import ConfigError
 
@@ -33,7 +34,12 @@ APP_NAME = "sqlcoder"
 ENV_OVERRIDES = {
     "SQLCODER_MODEL": "default_model",
     "SQLCODER_DB": "default_db",
+    "SQLCODER_API_KEY": "api_key",
 }
+#: what writes the SQL: a GGUF run by llama.cpp in this process, or an OpenAI-compatible server
+BACKENDS = ("llama", "openai")
+#: keys whose values are secrets: never printed, logged or echoed (``config show`` masks them)
+SECRET_KEYS = frozenset({"api_key"})
 
 #: Most rows a result may hold in memory (``--limit``, ``row_limit``); ``--all`` streams any number.
 MAX_ROW_LIMIT = 1_000_000
@@ -148,6 +154,23 @@ class Config:
     weight_repack: bool = False
     #: where the question goes in the prompt: native (the family's own), schema-first, question-first
     prompt_layout: str = "native"
+    #: llama (a GGUF in this process) or openai (an OpenAI-compatible server: vLLM, llama-server,
+    #: Ollama, LM Studio; docs/backends.md)
+    backend: str = "llama"
+    #: the server's address for backend openai, e.g. http://127.0.0.1:8000/v1
+    base_url: str = ""
+    #: the model's name on the server (backend openai)
+    api_model: str = ""
+    #: the server's API key, if it wants one (better: the SQLCODER_API_KEY variable); never printed
+    api_key: str = ""
+    #: prompt family of the server's model: sqlcoder, llama3-sqlcoder, duckdb-nsql or chat
+    #: (empty: guessed from api_model's name)
+    api_family: str = ""
+    #: how to talk to the server: auto, completions or chat (docs/backends.md)
+    api_mode: str = "auto"
+    #: where the served chat model's template can be read here: a GGUF file or a Jinja2 file (empty:
+    #: api_model itself when it is a GGUF path on this machine, as llama_cpp.server names models)
+    api_template: str = ""
     paths: Paths = field(default_factory=Paths.resolve, repr=False, compare=False)
 
     @classmethod
@@ -247,6 +270,15 @@ class Config:
             low, high = INT_BOUNDS[key]
             if not low <= value <= high:
                 raise ConfigError(f"{key} must be between {low} and {high}, not {value}")
+        if key == "api_mode" and value not in ("auto", "completions", "chat"):
+            raise ConfigError(f"api_mode must be one of auto, completions, chat, not {value!r}")
+        if key == "backend" and value not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, not {value!r}")
+        if key == "api_family" and value:
+            from .prompts.builders import FAMILIES
+
+            if value not in FAMILIES:
+                raise ConfigError(f"api_family must be one of {', '.join(sorted(FAMILIES))}, not {value!r}")
         if key == "prompt_layout":
             from .prompts.base import PROMPT_LAYOUTS
 
@@ -266,14 +298,58 @@ class Config:
             n_gpu_layers=gpu_layers if gpu_layers is not None else self.gpu_layers,
             log_file=self.paths.log_dir / "llama.log",
             weight_repack=self.weight_repack,
-            generation_timeout_s=float(self.generation_timeout) or None,
         )
+
+    def server_options(self) -> ServerOptions | None:
+        """Where the OpenAI-compatible server is (None for the llama backend); a usage error when
+        the backend is openai but the address or the model name is missing."""
+        if self.backend != "openai":
+            return None
+        missing = [flag for flag, value in (("--base-url", self.base_url), ("--api-model", self.api_model)) if not value.strip()]
+        if missing:
+            raise ConfigError(
+                f"the openai backend needs {' and '.join(missing)}",
+                hint="e.g. --base-url http://127.0.0.1:8000/v1 --api-model NAME (or config keys base_url, api_model)",
+            )
+        from .engine.openai import ServerOptions
+
+        template, bos, eos = self._served_template()
+        return ServerOptions(
+            base_url=self.base_url.strip(),
+            api_model=self.api_model.strip(),
+            api_key=self.api_key or None,
+            family=self.api_family or None,
+            api_mode=self.api_mode,
+            n_ctx=self.context_length,
+            chat_template=template,
+            bos_token=bos,
+            eos_token=eos,
+        )
+
+    def _served_template(self) -> tuple[str | None, str, str]:
+        """The served model's chat template (and BOS/EOS texts) when it can be read here."""
+        source = self.api_template.strip()
+        candidate = Path(source or self.api_model.strip()).expanduser()
+        if not source and (candidate.suffix.lower() != ".gguf" or not candidate.is_file()):
+            return None, "", ""
+        if candidate.suffix.lower() == ".gguf":
+            from .models.gguf_info import read_gguf_info
+
+            info = read_gguf_info(candidate)
+            return info.chat_template, info.bos_token or "", info.eos_token or ""
+        try:
+            return candidate.read_text(encoding="utf-8"), "", ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the chat template {candidate}: {getattr(exc, 'strerror', None) or exc}") from None
 
     def shown(self) -> dict[str, Any]:
         """The settings as they may be printed: ``default_db`` with every credential hidden."""
         from .db.secrets import redact_spec
 
         data = self.as_dict()
+        for key in SECRET_KEYS:
+            if data.get(key):
+                data[key] = "(set; not shown)"
         if data.get("default_db"):
             data["default_db"] = redact_spec(str(data["default_db"])).display
         return data

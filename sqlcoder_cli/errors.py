@@ -99,6 +99,12 @@ class ModelLoadError(ModelError):
     """llama.cpp could not load the model file."""
 
 
+class ServerError(ModelError):
+    """A model server (OpenAI-compatible: vLLM, llama-server, Ollama, LM Studio) could not be
+    reached, refused the request, stopped mid-answer or answered with something that is not a
+    completion. The message names the server by its address, never by its key."""
+
+
 class SQLGenerationError(SqlcoderError):
     """The model's answer contained no usable SQL, or SQL that does not parse."""
 
@@ -125,6 +131,35 @@ class SQLValidationError(SQLGenerationError):
         more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
         super().__init__(f"{first}{more}", sql=sql, hint=hint)
         self.issues = list(issues)
+
+
+class AnswerFailed(SqlcoderError):
+    """No attempt at a question produced SQL that ran: the last attempt's error, with the count.
+
+    It carries what callers used to parse out of the message: ``attempts`` (model calls made),
+    ``failed_attempts`` (each rejected SQL and why, in order, the last one included) and
+    ``generations`` (what each call cost). Its exit code and ``cause`` are the last error's, so the
+    CLI exits as it would have for that error (4 for no valid SQL, 1 for a database error).
+    """
+
+    def __init__(
+        self,
+        cause: SqlcoderError,
+        *,
+        attempts: int,
+        failed_attempts: list[Any] | None = None,
+        generations: list[Any] | None = None,
+    ) -> None:
+        message = cause.message
+        if attempts > 1:
+            message = f"{message} (after {attempts} attempts)"
+        super().__init__(message, hint=cause.hint)
+        self.cause = cause
+        self.exit_code = cause.exit_code  # type: ignore[misc]
+        self.attempts = attempts
+        self.failed_attempts = list(failed_attempts or [])
+        self.generations = list(generations or [])
+        self.sql: str | None = getattr(cause, "sql", None)
 
 
 class Interrupted(SqlcoderError):

@@ -281,7 +281,7 @@ class History:
     ) -> None:
         self.record(
             source=source,
-            outcome=type(error).__name__,
+            outcome=type(getattr(error, "cause", error)).__name__,  # AnswerFailed: what its last attempt met
             question=question,
             sql=sql if sql is not None else getattr(error, "sql", None),
             db=db,

@@ -80,7 +80,7 @@ def root(
 
 
 def _register_commands() -> None:
-    from . import ask_cmd, config_cmd, doctor_cmd, eval_cmd, history_cmd, memory_cmd, models_cmd, notes_cmd, repl_cmd, schema_cmd, sql_cmd
+    from . import ask_cmd, config_cmd, doctor_cmd, eval_cmd, history_cmd, mcp_cmd, memory_cmd, models_cmd, notes_cmd, repl_cmd, schema_cmd, sql_cmd
 
     ask_cmd.register(app)
     repl_cmd.register(app)
@@ -91,6 +91,7 @@ def _register_commands() -> None:
     memory_cmd.register(app)
     history_cmd.register(app)
     eval_cmd.register(app)
+    mcp_cmd.register(app)
     config_cmd.register(app)
     doctor_cmd.register(app)
 

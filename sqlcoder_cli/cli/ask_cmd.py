@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from ..config import INT_BOUNDS
 from ..errors import ExitCode, ModelNotDownloadedError, SqlcoderError, UsageError
 from ..output.visible import visible
 from . import options
 from .inputs import check_question, read_questions
 from .render import render_answer, sql_syntax, stream_result
+from .settings_flags import answer_options, settings_from
 from .state import AppState, get_state, warn_if_privileged
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ class _LiveSQL(AbstractContextManager["_LiveSQL"]):
 
 def _ensure_model(state: AppState, session: Session) -> None:
     """Resolve the model; on a terminal, offer to download a catalogue model that is missing."""
+    if not session.uses_local_model:
+        return
     try:
         _ = session.model
     except ModelNotDownloadedError as missing:
@@ -99,7 +101,7 @@ def _print_plan(state: AppState, plan: PromptPlan) -> None:
 def _answer_one(state: AppState, session: Session, question: str, *, fmt: str, run: bool, edit: bool) -> Answer:
     live = state.show_progress and fmt == "table"
     if not session.model_loaded and state.show_progress:
-        with state.err.status(f"loading {session.model.name}…", spinner="dots"):
+        with state.err.status(f"loading {session.model_name}…", spinner="dots"):
             _ = session.engine
     streamer: Any = _LiveSQL(state) if live else nullcontext()
 
@@ -122,7 +124,7 @@ def _answer_one(state: AppState, session: Session, question: str, *, fmt: str, r
 def _log_failure(history: History | None, session: Session, question: str, error: SqlcoderError) -> None:
     if history is None:
         return
-    model = session._model.name if session._model is not None else session.model_spec
+    model = session._model.name if session._model is not None else (session.server.api_model if session.server else session.model_spec)
     history.record_failure(question, error, db=session.db_display, model=model)
 
 
@@ -141,24 +143,20 @@ def ask(
     db: Optional[str] = options.DbOption,
     model: Optional[str] = options.ModelOption,
     fmt: Optional[str] = options.FormatOption,
-    limit: Optional[int] = options.LimitOption,
     fetch_all: bool = typer.Option(False, "--all", help="Stream every row (csv, tsv or jsonl only), not just --limit."),
     sql_only: bool = typer.Option(False, "--sql-only", help="Print only the SQL; do not run it."),
     no_run: bool = typer.Option(False, "--no-run", help="Show the SQL (in the chosen format) without running it."),
     edit: bool = typer.Option(False, "--edit", "-e", help="Open $EDITOR on the SQL before it runs; the pair is remembered as an example."),
     show_prompt: bool = typer.Option(False, "--show-prompt", help="Print the exact prompt and what was left out of it (on stderr)."),
     show_dialect: bool = typer.Option(False, "--show-dialect", help="Show the model's SQL too when it was translated to the database's dialect."),
-    retries: Optional[int] = typer.Option(None, "--retries", min=0, max=INT_BOUNDS["max_retries"][1], help="Extra attempts when the SQL fails validation or execution (default: config max_retries, 2).", show_default=False),
-    no_validate: bool = typer.Option(False, "--no-validate", help="Do not check the SQL's tables and columns against the schema."),
-    no_memory: bool = typer.Option(False, "--no-memory", help="Neither use nor store remembered examples."),
-    grammar: Optional[bool] = typer.Option(None, "--grammar/--no-grammar", help="Constrained decoding: only SQL words and the schema's names can be written (default: config grammar, off).", show_default=False),
-    refresh_schema: bool = typer.Option(False, "--refresh-schema", help="Read the schema again instead of using the cached copy."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not write this to the history log."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, max=options.MAX_TIMEOUT_S, help="Seconds a query may run (default: config query_timeout, 30).", show_default=False),
     ctx_size: Optional[int] = options.CtxOption,
     threads: Optional[int] = options.ThreadsOption,
     gpu_layers: Optional[int] = options.GpuLayersOption,
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=16, max=INT_BOUNDS["max_new_tokens"][1], help="Most tokens the model may write (default 512).", show_default=False),
+    backend: Optional[str] = options.BackendOption,
+    base_url: Optional[str] = options.BaseUrlOption,
+    api_model: Optional[str] = options.ApiModelOption,
+    settings_flags: dict[str, Any] | None = None,
 ) -> int:
     """Ask a question about a database; the model writes SQL, which runs read-only."""
     state = get_state(ctx)
@@ -180,24 +178,14 @@ def ask(
         raise UsageError("--all streams rows as csv, tsv or jsonl for a single question", hint="add --format csv")
     if edit and not state.env.stdin_isatty and not state.env.environ.get("EDITOR") and not state.env.environ.get("VISUAL"):
         raise UsageError("--edit needs a terminal or $EDITOR")
-    engine_options = config.engine_options(ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers)
+    engine_options = options.configure_engine(
+        config, backend=backend, base_url=base_url, api_model=api_model, ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers
+    )
+    settings = settings_from(config, settings_flags or {})
     run = not (sql_only or no_run)
     failures: list[int] = []
     history = state.history_log(no_log=no_log)
-    with Session(
-        config,
-        db=db,
-        model=model,
-        engine_options=engine_options,
-        row_limit=limit,
-        max_new_tokens=max_tokens,
-        query_timeout_s=timeout,
-        max_retries=retries,
-        validate=False if no_validate else None,
-        use_memory=False if no_memory else None,
-        refresh_schema=refresh_schema,
-        grammar=grammar,
-    ) as session:
+    with Session(config, db=db, model=model, settings=settings, engine_options=engine_options) as session:
         _ensure_model(state, session)
         warn_if_privileged(state, session.database)
         for q in questions:
@@ -239,4 +227,4 @@ def ask(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("ask")(ask)
+    app.command("ask")(answer_options()(ask))

@@ -57,7 +57,10 @@ def set_value(
         settled = f"kept its {kept} valid setting{'s' if kept != 1 else ''}" if kept else "started a new one"
         state.warn(f"{state.paths.config_file} could not be used ({'; '.join(problems)}); moved it to {moved.name} and {settled}")
     written = config.save()
-    state.info(f"{key} = {getattr(config, key)!r} saved to {written}")
+    from ..config import SECRET_KEYS
+
+    shown = "(not shown)" if key in SECRET_KEYS else repr(getattr(config, key))
+    state.info(f"{key} = {shown} saved to {written}")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,11 @@ import typer
 from ..errors import ExitCode, UsageError
 from . import options
 from .render import new_table, print_table
+from .settings_flags import answer_options, settings_from
 from .state import AppState, get_state
+
+#: eval's wording of settings whose defaults it changes (evaluation/runner.py EVAL_DEFAULTS)
+EVAL_HELP = {"query_timeout": "Seconds a query may run (default in eval: 10)."}
 
 if TYPE_CHECKING:
     from ..evaluation.runner import Prediction
@@ -118,24 +122,18 @@ def eval_command(
     resume: bool = typer.Option(False, "--resume", help="Skip questions already in --out (after an interruption)."),
     gold: bool = typer.Option(False, "--gold", help="Self-check: score each question's first gold SQL as the prediction (no model)."),
     raw: bool = typer.Option(False, "--raw", help="Bare model: full schema, no value hints/join hints/notes/memory/mending, one attempt, no validation."),
-    retries: Optional[int] = typer.Option(None, "--retries", min=0, help="Extra attempts after a failed query (default: config max_retries).", show_default=False),
     no_retries: bool = typer.Option(False, "--no-retries", help="One attempt per question (= --retries 0)."),
-    no_validate: bool = typer.Option(False, "--no-validate", help="Do not check tables/columns against the schema."),
-    no_prune: bool = typer.Option(False, "--no-prune", help="Always show the whole schema."),
-    no_value_hints: bool = typer.Option(False, "--no-value-hints", help="No sampled column values in the schema."),
-    no_mend: bool = typer.Option(False, "--no-mend", help="Do not mend columns on the wrong alias or foreign date arithmetic."),
-    no_join_hints: bool = typer.Option(False, "--no-join-hints", help="No inferred join hints for databases that declare no foreign keys."),
-    grammar: bool = typer.Option(False, "--grammar", help="Constrained decoding: only SQL words and the schema's names."),
-    layout: str = typer.Option("native", "--layout", help="Prompt layout: native (the family's own), schema-first or question-first."),
-    no_notes: bool = typer.Option(False, "--no-notes", help="Leave the database's notes out of prompts."),
     no_memory: bool = typer.Option(True, "--no-memory", help="Remembered examples are always off in eval (they would leak answers).", hidden=True),
     no_instructions: bool = typer.Option(False, "--no-instructions", help="Do not pass the questions' own instructions to the model."),
     report: Optional[str] = typer.Option(None, "--report", help="Report name: writes NAME.json and NAME.md (a path without suffix; default beside --out).", show_default=False),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds a query may run."),
     ctx_size: Optional[int] = options.CtxOption,
     threads: Optional[int] = options.ThreadsOption,
     gpu_layers: Optional[int] = options.GpuLayersOption,
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=16, help="Most tokens the model may write per attempt.", show_default=False),
+    backend: Optional[str] = options.BackendOption,
+    base_url: Optional[str] = options.BaseUrlOption,
+    api_model: Optional[str] = options.ApiModelOption,
+    concurrency: int = typer.Option(1, "--concurrency", min=1, max=256, help="Questions sent at once to a server backend (vLLM batches them); the local engine takes one at a time."),
+    settings_flags: dict[str, Any] | None = None,
 ) -> int:
     state = get_state(ctx)
     if args and args[0] == "compare":
@@ -168,28 +166,30 @@ def eval_command(
         mode = "raw"
     else:
         mode = "full"
-    model_label = "vote" if voting else "gold" if gold else Path(model or config.default_model).stem
+    engine_options = options.configure_engine(
+        config, backend=backend, base_url=base_url, api_model=api_model, ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers
+    )
+    served = config.api_model if config.backend == "openai" else None
+    model_label = "vote" if voting else "gold" if gold else (served or Path(model or config.default_model).stem).replace("/", "_")
     name = f"eval_{model_label}_{mode}"
     out = out or Path(f"{name}.jsonl")
     report_base = Path(report) if report else out.with_name(out.stem + "_report" if out.suffix == ".jsonl" else out.name + "_report")
-    engine_options = config.engine_options(ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers)
+    if concurrency > 1 and config.backend != "openai" and not (gold or voting):
+        raise UsageError("--concurrency needs a server backend", hint="add --backend openai --base-url URL --api-model NAME; a local model answers one question at a time")
+    flags = dict(settings_flags or {})
+    if no_retries:
+        flags["max_retries"] = 0
+    from ..evaluation.runner import EVAL_DEFAULTS
+
+    settings = settings_from(config, flags, raw=raw, **EVAL_DEFAULTS)
     opts = EvalOptions(
         model=model,
         gold=gold,
         raw=raw,
-        retries=0 if no_retries else retries,
-        validate=not no_validate,
-        prune=not no_prune,
-        value_hints=not no_value_hints,
-        join_hints=not no_join_hints,
-        mend=not no_mend,
-        prompt_layout=layout,
-        grammar=grammar,
-        notes=not no_notes,
         instructions=not no_instructions,
-        query_timeout_s=timeout,
-        max_new_tokens=max_tokens,
+        settings=settings,
         engine_options=engine_options,
+        concurrency=concurrency,
     )
     evaluator = Evaluator(config, opts)
     progress = _Progress(state)
@@ -216,7 +216,7 @@ def eval_command(
             if loading is not None:
                 loading.stop()
             progress.start(len(questions), 0)
-            lines = vote(questions, vote_files, timeout_s=timeout, on_done=progress.done)
+            lines = vote(questions, vote_files, timeout_s=settings.query_timeout, on_done=progress.done)
             write_predictions(out, lines)
             evaluator.model_name = "vote(" + ", ".join(f.stem for f in vote_files) + ")"
         else:
@@ -250,4 +250,4 @@ eval_command.__doc__ = HELP
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval", help=HELP)(eval_command)
+    app.command("eval", help=HELP)(answer_options(skip=("row_limit", "memory", "refresh_schema"), help_overrides=EVAL_HELP)(eval_command))

@@ -1,4 +1,4 @@
-"""``sqlcoder models``: list, pull, add, rm and info.
+"""``sqlcoder models``: list, scan, pull, add, rm and info.
 
 The work is done by :class:`sqlcoder_cli.models.store.ModelStore`; this module only parses the
 arguments and draws (tables on stdout, progress and status on stderr). Heavy imports (rich's
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 import typer
 
@@ -111,6 +111,75 @@ def list_models(ctx: typer.Context, fmt: str = FormatOption) -> None:
     print_table(state, table)
     if not any(r.on_disk for r in rows):
         state.info(f"no model on disk yet; download the default with: sqlcoder models pull {default_name}")
+
+
+# ------------------------------------------------------------------------------------------
+# scan
+# ------------------------------------------------------------------------------------------
+
+@models_app.command("scan")
+def scan(
+    ctx: typer.Context,
+    dirs: Optional[List[Path]] = typer.Option(None, "--dir", metavar="PATH", help="Also search this folder (repeatable).", show_default=False),
+    fmt: str = FormatOption,
+) -> None:
+    """Find GGUF files you already have: HF cache, LM Studio, Ollama.
+
+    Also any --dir folder. Shows each file's architecture, quantization, prompt family, whether it
+    is registered, and why a file cannot be used; nothing is copied or changed.
+    """
+    state = get_state(ctx)
+    from ..models.scan import scan as scan_models
+
+    store = _store(state)
+    result = scan_models(environ=state.env.environ, extra_dirs=list(dirs or []), store=store)
+    for note in result.notes:
+        state.warn(note)
+    if fmt == "json":
+        _write_json(state, [found.to_dict() for found in result.models])
+        return
+    if not result.models:
+        where = ", ".join(f"{loc.root} ({loc.source})" for loc in result.searched) or "nothing to search"
+        state.info(f"no GGUF files found; searched: {where}")
+        state.info("add a folder with --dir PATH")
+        return
+    colour = stdout_in_colour(state)
+    errors = any(not found.ok for found in result.models)
+    headers = ["source", "name", "size", "arch", "quant", "family", "registered", "path"]
+    if errors:
+        headers.append("problem")
+    table = new_table(state, *headers)
+    for found in result.models:
+        if found.registered_as:
+            registered = ("✓ " if colour else "yes: ") + found.registered_as
+        elif found.catalogue_name:
+            registered = f"catalogue: {found.catalogue_name}"
+        else:
+            registered = "-"
+        size = _size(found.size_bytes) + (f" ({found.parts} files)" if found.parts > 1 else "")
+        row = [
+            found.source,
+            found.name,
+            size,
+            found.architecture or "-",
+            found.quantization or "-",
+            found.family or "-",
+            registered,
+            str(found.path),
+        ]
+        if errors:
+            row.append(found.error or "")
+        table.add_row(*row)
+    print_table(state, table)
+    usable = [f for f in result.models if f.ok and not f.registered_as and not f.catalogue_name]
+    if usable:
+        example = usable[0]
+        how = (
+            f"sqlcoder models add --from-ollama {example.name}"
+            if example.source == "ollama"
+            else f"sqlcoder models add {example.path} --name NAME"
+        )
+        state.info(f"{len(usable)} not registered yet; register one with: {how}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -240,19 +309,33 @@ def pull(
 @models_app.command("add")
 def add(
     ctx: typer.Context,
-    path: Path = typer.Argument(..., help="A .gguf file on disk (it stays where it is).", show_default=False),
-    name: Optional[str] = typer.Option(None, "--name", "-n", help="Name to use with --model (default: the file name)."),
+    path: Optional[Path] = typer.Argument(None, help="A .gguf file on disk (it stays where it is).", show_default=False),
+    name: Optional[str] = typer.Option(None, "--name", "-n", help="Name to use with --model (default: the file name, or the Ollama name)."),
     family: Optional[str] = typer.Option(None, "--family", help="Prompt family: sqlcoder, llama3-sqlcoder, duckdb-nsql or chat (default: detected from the file).", show_default=False),
+    from_ollama: Optional[str] = typer.Option(None, "--from-ollama", metavar="NAME[:TAG]", help="Register a model Ollama has pulled (tag latest by default), in place.", show_default=False),
 ) -> None:
-    """Register a GGUF file you already have, under a name."""
+    """Register a GGUF file (or an Ollama model) under a name; no copy.
+
+    The file stays where it is; `sqlcoder models rm` forgets the name and never deletes it.
+    """
     state = get_state(ctx)
+    if path is not None and from_ollama is not None:
+        raise UsageError("give a .gguf PATH or --from-ollama NAME, not both")
+    if path is None and from_ollama is None:
+        raise UsageError("give the .gguf file to add", hint="or --from-ollama NAME[:TAG]; `sqlcoder models scan` lists what you have")
     store = _store(state)
-    model = store.add(path, name, family)
+    if from_ollama is not None:
+        model = store.add_from_ollama(from_ollama, name, family)
+    else:
+        assert path is not None
+        model = store.add(path, name, family)
     from ..models.gguf_info import read_gguf_info
 
     info = read_gguf_info(model.path)
-    lines = [
-        f"added {model.name} -> {model.path}",
+    lines = [f"added {model.name} -> {model.path}"]
+    if from_ollama is not None:
+        lines.append(f"  from Ollama:    {from_ollama} (its file, not a copy)")
+    lines += [
         f"  architecture:   {info.architecture}" + (f" ({info.name})" if info.name else ""),
         f"  context length: {info.context_length or 'unknown'}",
         f"  quantization:   {info.quantization or 'unknown'}",

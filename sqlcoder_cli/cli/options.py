@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..engine.base import EngineOptions
 
 from ..config import INT_BOUNDS, MAX_ROW_LIMIT
 from ..output.formats import FORMATS
@@ -59,3 +63,30 @@ GpuLayersOption = typer.Option(
     None, "--gpu-layers", min=-1, max=INT_BOUNDS["gpu_layers"][1],
     help="Layers to offload to the GPU; -1 = all (default when llama.cpp has GPU support), 0 = none.", show_default=False,
 )
+BackendOption = typer.Option(
+    None, "--backend", help="What writes the SQL: llama (a GGUF in this process) or openai (an OpenAI-compatible server; default: config backend, llama).",
+    show_default=False,
+)
+BaseUrlOption = typer.Option(
+    None, "--base-url", help="The server's address for --backend openai, e.g. http://127.0.0.1:8000/v1 (default: config base_url).",
+    show_default=False,
+)
+ApiModelOption = typer.Option(
+    None, "--api-model", help="The model's name on the server for --backend openai (default: config api_model).", show_default=False
+)
+
+
+def configure_engine(
+    config: Config, *, backend: Optional[str], base_url: Optional[str], api_model: Optional[str],
+    ctx_size: Optional[int] = None, threads: Optional[int] = None, gpu_layers: Optional[int] = None,
+) -> EngineOptions:
+    """Apply a command's engine options to ``config`` (the server's address, model, context) and
+    return the local engine's options. ``--base-url`` or ``--api-model`` alone imply the server."""
+    for key, value in (("backend", backend), ("base_url", base_url), ("api_model", api_model)):
+        if value is not None:
+            config.set(key, value)
+    if backend is None and (base_url or api_model):
+        config.set("backend", "openai")
+    if ctx_size is not None:
+        config.set("context_length", ctx_size)
+    return config.engine_options(ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers)

@@ -7,6 +7,7 @@ from typing import Any, Optional
 import typer
 
 from . import options
+from .settings_flags import answer_options, settings_from
 from .state import get_state
 
 
@@ -15,11 +16,13 @@ def repl(
     db: Optional[str] = options.DbOption,
     model: Optional[str] = options.ModelOption,
     fmt: Optional[str] = options.FormatOption,
-    limit: Optional[int] = options.LimitOption,
-    no_memory: bool = typer.Option(False, "--no-memory", help="Neither use nor store remembered examples."),
     ctx_size: Optional[int] = options.CtxOption,
     threads: Optional[int] = options.ThreadsOption,
     gpu_layers: Optional[int] = options.GpuLayersOption,
+    backend: Optional[str] = options.BackendOption,
+    base_url: Optional[str] = options.BaseUrlOption,
+    api_model: Optional[str] = options.ApiModelOption,
+    settings_flags: dict[str, Any] | None = None,
 ) -> int:
     """An interactive session: ask, review and edit the SQL, run it, ask follow-ups. The model loads once.
 
@@ -29,24 +32,19 @@ def repl(
     handled in turn and generated SQL runs as written.
     """
     state = get_state(ctx)
-    from ..pipeline import Session
+    from ..pipeline import AnswerSettings, Session
     from ..repl.app import Repl, ScriptUI, TerminalUI
     from ..repl.completion import ReplCompleter
 
     config = state.config
-    engine_options = config.engine_options(ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers)
+    engine_options = options.configure_engine(
+        config, backend=backend, base_url=base_url, api_model=api_model, ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers
+    )
 
-    def make_session(*, db: Optional[str], model: Optional[str], row_limit: Optional[int] = None) -> Session:
-        return Session(
-            config,
-            db=db,
-            model=model,
-            engine_options=engine_options,
-            row_limit=row_limit,
-            use_memory=False if no_memory else None,
-        )
+    def make_session(*, db: Optional[str], model: Optional[str], settings: AnswerSettings) -> Session:
+        return Session(config, db=db, model=model, settings=settings, engine_options=engine_options)
 
-    session = make_session(db=db, model=model, row_limit=limit)
+    session = make_session(db=db, model=model, settings=settings_from(config, settings_flags or {}))
     shell = Repl(state, session, make_session=make_session, fmt=fmt or "table")
     try:
         env = state.env
@@ -71,4 +69,4 @@ def register(app: typer.Typer) -> None:
     """Add ``repl`` to the app (once; calling it again is harmless)."""
     if any(getattr(c, "name", None) == "repl" for c in app.registered_commands):
         return
-    app.command("repl")(repl)
+    app.command("repl")(answer_options()(repl))

@@ -1,13 +1,56 @@
-"""What every backend takes and returns."""
+"""What every backend takes and returns: the :class:`Engine` protocol and its data.
+
+The pipeline never builds a backend's request itself; it hands an :class:`Engine` the prompt
+(text, and the conversation it was rendered from for chat models) and gets a :class:`Generation`
+back. :class:`~sqlcoder_cli.engine.llama.LlamaEngine` runs a GGUF in this process;
+:class:`~sqlcoder_cli.engine.openai.OpenAIEngine` asks an OpenAI-compatible server (vLLM,
+llama-server, Ollama, LM Studio); the test kit's scripted engine answers from a queue.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from ..errors import SQLGenerationError
+    from .kv_cache import KVStateCache
 
 #: Called with each new piece of generated text as it arrives (for streaming to a terminal).
 TokenCallback = Callable[[str], None]
+
+
+def seconds_text(value: float) -> str:
+    """0.02 → "0.02", 7.46 → "7.5", 125.3 → "125": as precise as a person needs."""
+    return f"{value:.2f}" if value < 1 else f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
+def out_of_time(generation: Generation) -> SQLGenerationError:
+    """The error for a generation stopped by its time limit (a model that loops); it carries the
+    partial generation as ``.generation`` so the pipeline still counts its time."""
+    from ..errors import SQLGenerationError
+
+    error = SQLGenerationError(
+        f"stopped the model after {seconds_text(generation.generate_s)} s: it was still writing "
+        f"({generation.generated_tokens} tokens) without finishing its answer",
+        hint="a model that repeats itself needs another model; a slow machine a smaller model or a longer time limit",
+    )
+    error.generation = generation  # type: ignore[attr-defined]
+    return error
+
+
+def held_back(text: str, stops: tuple[str, ...]) -> int:
+    """Length of the longest end of ``text`` that could still grow into a stop string (streamed
+    text holds it back until it is known not to be the start of one)."""
+    longest = 0
+    for stop in stops:
+        for size in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:size]):
+                longest = size
+                break
+    return longest
 
 
 @dataclass(frozen=True)
@@ -32,10 +75,6 @@ class EngineOptions:
     #: llama.cpp's CPU weight repacking: faster generation (+11-27 %), but slower loads and prefill
     #: and more memory (+2.9 GB for a 7B Q4_K_M); off by default (docs/performance.md)
     weight_repack: bool = False
-    #: seconds the model may spend writing one answer (after reading the prompt), checked between
-    #: tokens; a model that loops is stopped with a clear error instead of running for minutes.
-    #: ``max_tokens`` bounds the answer's length, this its time. 0 or None = no limit.
-    generation_timeout_s: float | None = 120.0
 
 
 @dataclass(frozen=True)
@@ -52,9 +91,69 @@ class Generation:
     #: seconds spent generating after the first token
     generate_s: float
     #: "stop" (a stop string), "eos" (the model ended), "length" (max_tokens reached);
-    #: a generation stopped by ``EngineOptions.generation_timeout_s`` raises instead (its partial
+    #: a generation stopped by its ``time_limit_s`` raises instead (its partial
     #: Generation, finish_reason "time", rides on the error as ``.generation``)
     finish_reason: str
     #: where the prompt's constant prefix came from: "memory" (still in the context), "disk"
     #: (restored KV state), "saved" (computed now and saved for next time) or "skipped"
     prefix_cache: str = "skipped"
+
+
+@dataclass(frozen=True)
+class ModelTraits:
+    """What the prompt builder needs to know about the model behind an engine."""
+
+    #: the name answers report (``Answer.model``)
+    name: str
+    #: prompt family (prompts/builders.py): sqlcoder, llama3-sqlcoder, duckdb-nsql or chat
+    family: str
+    #: the model's own chat template (Jinja2), when known; a server-side chat model may have none
+    #: here (the server applies it), and the prompt is then rendered with a generic one for show
+    chat_template: str | None = None
+    bos_token: str = ""
+    eos_token: str = ""
+    #: the engine sends chat prompts as messages to a server that applies the model's template
+    #: itself (the text we render is then only shown and measured)
+    server_renders_chat: bool = False
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A model that continues prompts greedily. Implementations: LlamaEngine, OpenAIEngine and the
+    test kit's ScriptedEngine; ``Session(engine=...)`` accepts any of them."""
+
+    #: the context window in tokens (prompt + answer)
+    n_ctx: int
+    #: seconds it took to make the engine ready (loading a model; 0 for a server)
+    load_s: float
+    traits: ModelTraits
+    #: whether ``generate`` honours a GBNF ``grammar`` (constrained decoding)
+    supports_grammar: bool
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes as a prompt (the schema pruner keeps prompts within ``n_ctx``)."""
+        ...
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 512,
+        stop: tuple[str, ...] = (),
+        on_token: TokenCallback | None = None,
+        time_limit_s: float | None = None,
+        messages: Sequence[dict[str, str]] | None = None,
+        answer_prefix: str = "",
+        stable_prefix: str | None = None,
+        state_cache: KVStateCache | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
+        """Greedy completion of ``prompt`` until a stop string, the end, ``max_tokens`` or
+        ``time_limit_s`` seconds of writing (then :class:`SQLGenerationError` with the partial
+        generation as ``.generation``). ``messages`` is the conversation ``prompt`` was rendered
+        from (chat models; a server may prefer it to the text), ``answer_prefix`` the text the
+        prompt already wrote into the answer. ``stable_prefix``/``state_cache`` and ``grammar``
+        are hints an engine may ignore."""
+        ...
+
+    def close(self) -> None: ...

@@ -16,13 +16,13 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..errors import ModelError, ModelLoadError, NotGGUFError, SQLGenerationError, UsageError
-from .base import EngineOptions, Generation, TokenCallback
+from ..errors import ModelError, ModelLoadError, NotGGUFError, UsageError
+from .base import EngineOptions, Generation, ModelTraits, TokenCallback, held_back, out_of_time
 from .hardware import available_memory, gigabytes, memory_shortfall, physical_cores
 from .kv_cache import KVStateCache
 
@@ -42,10 +42,6 @@ _log_seq = 0  # numbers the pieces, so a load looks only at what it logged itsel
 _LOAD_ERROR = re.compile(r"error loading model(?: architecture)?: (?P<reason>[^\n]+)")
 _UNKNOWN_ARCH = re.compile(r"unknown model architecture: '(?P<arch>[^']*)'")
 
-
-def _seconds(value: float) -> str:
-    """0.02 → "0.02", 7.46 → "7.5", 125.3 → "125": as precise as a person needs."""
-    return f"{value:.2f}" if value < 1 else f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
 def _route_llama_log(log_file: Path | None) -> None:
@@ -118,27 +114,27 @@ def gpu_offload_supported() -> bool:
     return bool(llama_cpp.llama_supports_gpu_offload())
 
 
-def _held_back(text: str, stops: tuple[str, ...]) -> int:
-    """Length of the longest end of ``text`` that could still grow into a stop string."""
-    longest = 0
-    for stop in stops:
-        for size in range(min(len(stop) - 1, len(text)), longest, -1):
-            if text.endswith(stop[:size]):
-                longest = size
-                break
-    return longest
-
-
 class LlamaEngine:
-    """A loaded GGUF model."""
+    """A loaded GGUF model (an :class:`~sqlcoder_cli.engine.base.Engine`)."""
 
-    def __init__(self, model_path: str | Path, options: EngineOptions | None = None) -> None:
+    #: llama.cpp constrains decoding with GBNF grammars
+    supports_grammar = True
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        options: EngineOptions | None = None,
+        *,
+        name: str | None = None,
+        family: str | None = None,
+    ) -> None:
+        """Load ``model_path``; ``name`` and ``family`` (prompt family) default to the file's
+        stem and the family its header suggests (a registered model passes its own)."""
         options = options or EngineOptions()
         _route_llama_log(options.log_file)
         import llama_cpp
 
         self.model_path = Path(model_path)
-        self.generation_timeout_s = options.generation_timeout_s
         n_gpu_layers = options.n_gpu_layers
         if n_gpu_layers < 0:
             n_gpu_layers = -1 if gpu_offload_supported() else 0
@@ -181,6 +177,17 @@ class LlamaEngine:
             raise self._load_error(exc, log_mark) from exc
         self.load_s = time.perf_counter() - started
         self.n_ctx = self._llm.n_ctx()
+        if family is None:
+            from ..models.gguf_info import detect_family
+
+            family = detect_family(info)
+        self.traits = ModelTraits(
+            name=name or self.model_path.stem,
+            family=family,
+            chat_template=info.chat_template,
+            bos_token=info.bos_token or "",
+            eos_token=info.eos_token or "",
+        )
         self._model_id: str | None = None
         self._grammars: dict[str, Any] = {}
 
@@ -308,6 +315,9 @@ class LlamaEngine:
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
         on_token: TokenCallback | None = None,
+        time_limit_s: float | None = None,
+        messages: Sequence[dict[str, str]] | None = None,
+        answer_prefix: str = "",
         stable_prefix: str | None = None,
         state_cache: KVStateCache | None = None,
         grammar: str | None = None,
@@ -316,8 +326,9 @@ class LlamaEngine:
 
         ``stable_prefix`` is the start of ``prompt`` that later prompts share (instructions and
         schema); with a ``state_cache`` its KV state is restored from / saved to disk. ``grammar``
-        (GBNF text) constrains what may be generated. Writing for longer than the engine's
-        ``generation_timeout_s`` (checked between tokens) raises SQLGenerationError.
+        (GBNF text) constrains what may be generated. Writing for longer than ``time_limit_s``
+        (checked between tokens; a model that loops) raises SQLGenerationError. ``messages`` and
+        ``answer_prefix`` are already part of ``prompt`` (it was rendered from them here).
         """
         import llama_cpp
 
@@ -352,7 +363,7 @@ class LlamaEngine:
         stream = llm.generate(
             tokens, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0, logits_processor=processors
         )
-        limit = self.generation_timeout_s or 0.0
+        limit = time_limit_s or 0.0
         try:
             for token in stream:
                 now = time.perf_counter()
@@ -372,7 +383,7 @@ class LlamaEngine:
                     finish_reason = "stop"
                     break
                 if on_token is not None:
-                    safe_end = len(text) - _held_back(text, stop)
+                    safe_end = len(text) - held_back(text, stop)
                     if safe_end > emitted:
                         on_token(text[emitted:safe_end])
                         emitted = safe_end
@@ -397,13 +408,7 @@ class LlamaEngine:
             prefix_cache=prefix_source,
         )
         if finish_reason == "time":
-            error = SQLGenerationError(
-                f"stopped the model after {_seconds(result.generate_s)} s: it was still writing ({len(generated)} tokens) "
-                f"without finishing its answer",
-                hint="a model that repeats itself needs another model; a slow machine a smaller model or a longer time limit",
-            )
-            error.generation = result  # type: ignore[attr-defined] # the pipeline counts its time
-            raise error
+            raise out_of_time(result)
         return result
 
     def close(self) -> None:

@@ -22,14 +22,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SqlcoderError
+from ..errors import AnswerFailed, SqlcoderError
 from .compare import Result, score
 from .questions import Question
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..engine.base import EngineOptions
+    from ..engine.base import Engine, EngineOptions
     from ..pipeline import Session
+    from ..pipeline.settings import AnswerSettings
 
 #: rows fetched per query (predictions and gold); a result cut at this size is compared as cut
 ROW_CAP = 100_000
@@ -37,49 +38,36 @@ ROW_CAP = 100_000
 
 @dataclass
 class EvalOptions:
-    """What runs: the model and which pipeline stages (``raw`` turns them all off)."""
+    """What runs: the model, the answer settings (``raw`` is ``AnswerSettings.raw()``), how many
+    questions go to a server at once."""
 
     model: str | None = None
     gold: bool = False
     raw: bool = False
-    retries: int | None = None
-    validate: bool = True
-    prune: bool = True
-    value_hints: bool = True
-    join_hints: bool = True
-    prompt_layout: str = "native"
-    grammar: bool = False
-    mend: bool = True
-    notes: bool = True
+    #: pass the questions' own instructions to the model
     instructions: bool = True
-    query_timeout_s: float = 10.0
-    max_new_tokens: int | None = None
+    settings: AnswerSettings = field(default_factory=lambda: _eval_settings())
     engine_options: EngineOptions | None = None
-
-    def session_kwargs(self) -> dict[str, Any]:
-        if self.raw:
-            return dict(max_retries=0, validate=False, prune=False, value_hints=False, join_hints=False,
-                        use_notes=False, use_memory=False, grammar=False, mend=False)
-        return dict(
-            max_retries=self.retries,
-            validate=self.validate,
-            prune=self.prune,
-            value_hints=self.value_hints,
-            join_hints=self.join_hints,
-            prompt_layout=self.prompt_layout,
-            grammar=self.grammar,
-            mend=self.mend,
-            use_notes=self.notes,
-            use_memory=False,
-        )
+    #: questions in flight at once (a server backend batches them; the local engine takes one)
+    concurrency: int = 1
 
     def describe(self) -> dict[str, Any]:
         """The settings as they go into a report (engine options left out)."""
-        data = {k: v for k, v in asdict(self).items() if k != "engine_options"}
-        if self.raw:
-            data.update(retries=0, validate=False, prune=False, value_hints=False, join_hints=False, notes=False,
-                        mend=False)
-        return data
+        return {
+            "model": self.model, "gold": self.gold, "raw": self.raw, "instructions": self.instructions,
+            "concurrency": self.concurrency, **self.settings.describe(),
+        }
+
+
+def _eval_settings() -> AnswerSettings:
+    from ..pipeline.settings import AnswerSettings
+
+    return AnswerSettings().with_overrides(**EVAL_DEFAULTS)
+
+
+#: what an evaluation changes from the usual defaults: memory would leak one question's answer into
+#: the next; a gold query that runs for minutes is a broken gold query; every row is compared
+EVAL_DEFAULTS: dict[str, Any] = {"memory": False, "query_timeout": 10.0, "row_limit": 100_000}
 
 
 @dataclass
@@ -157,20 +145,45 @@ class Evaluator:
         self.load_s = 0.0
 
     # -- sessions ---------------------------------------------------------------------------------
-    def _session(self, db_path: str) -> Session:
+    def _session(self, db_path: str, engine: Engine | None = None) -> Session:
         from ..pipeline import Session
 
         o = self.options
-        return Session(
-            self.config,
-            db=db_path,
-            model=o.model,
-            engine_options=o.engine_options,
-            row_limit=ROW_CAP,
-            max_new_tokens=o.max_new_tokens,
-            query_timeout_s=o.query_timeout_s,
-            **o.session_kwargs(),
-        )
+        # every row is compared, and memory would leak one question's answer into the next
+        settings = o.settings.with_overrides(row_limit=ROW_CAP, memory=False)
+        return Session(self.config, db=db_path, model=o.model, settings=settings, engine_options=o.engine_options, engine=engine)
+
+    def _answer_all(self, session: Session, items: list[Question], sink: Any, on_done: Any) -> None:
+        """Ask ``items`` on ``session``; with ``concurrency`` > 1, that many at once, each worker
+        thread on its own session (its own database connection) sharing the one engine."""
+        workers = self.options.concurrency
+        if workers <= 1 or len(items) <= 1:
+            for q in items:
+                self._write(sink, self._ask(session, q), on_done)
+            return
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        engine = session.engine
+        local = threading.local()
+        opened: list[Session] = []
+        lock = threading.Lock()
+
+        def ask(q: Question) -> Prediction:
+            own = getattr(local, "session", None)
+            if own is None:
+                own = local.session = self._session(session.db_spec or "", engine=engine)
+                with lock:
+                    opened.append(own)
+            return self._ask(own, q)
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval") as pool:
+                for prediction in pool.map(ask, items):
+                    self._write(sink, prediction, on_done)
+        finally:
+            for own in opened:
+                own.close()  # its database; the engine belongs to ``session``
 
     def run(
         self,
@@ -208,16 +221,14 @@ class Evaluator:
                     session = self._session(db_path)
                     if current is None:
                         self.load_s = session.engine.load_s
-                        self.model_name = session.model.name
+                        self.model_name = session.model_name
                         if on_loaded is not None:
                             on_loaded()
                     else:
                         session.adopt_model(current)  # no second load
                         current.close()  # its database only: the model moved on
                     current = session
-                    for q in items:
-                        prediction = self._ask(session, q)
-                        self._write(sink, prediction, on_done)
+                    self._answer_all(session, items, sink, on_done)
             finally:
                 if current is not None:
                     current.close()
@@ -236,7 +247,7 @@ class Evaluator:
         """Self-check: each question's first gold alternative is the prediction (no model)."""
         from ..db.connect import open_database
 
-        database = open_database(db_path, timeout_s=self.options.query_timeout_s)
+        database = open_database(db_path, timeout_s=self.options.settings.query_timeout)
         try:
             for q in items:
                 started = time.perf_counter()
@@ -280,11 +291,12 @@ class Evaluator:
         except SqlcoderError as exc:
             prediction.sql = getattr(exc, "sql", None) or (last_sql[-1] if last_sql else None)
             prediction.error = str(exc)
-            prediction.failed_attempts = failures
-            import re
-
-            counted = re.search(r"after (\d+) attempts", str(exc))
-            prediction.attempts = int(counted.group(1)) if counted else 1
+            if isinstance(exc, AnswerFailed):  # every attempt failed: the last one is ``error``
+                prediction.attempts = exc.attempts
+                prediction.failed_attempts = [f.to_dict() for f in exc.failed_attempts[:-1]]
+            else:  # it never came to an attempt's end (a timeout, the model itself failed)
+                prediction.attempts = 1
+                prediction.failed_attempts = failures
             prediction.timings = {"total_s": round(time.perf_counter() - started, 4)}
             return prediction
         prediction.sql = answer.sql

@@ -312,6 +312,21 @@ class ModelStore:
             }
         return LocalModel(model_name, resolved, family, None, info.context_length)
 
+    def add_from_ollama(self, spec: str, name: str | None = None, family: str | None = None) -> LocalModel:
+        """Register the GGUF blob of the Ollama model ``spec`` (``NAME[:TAG]``, tag ``latest`` by
+        default) in place, as :meth:`add` does for a path: Ollama's file is used, never copied.
+
+        Why the family is judged by the Ollama name: the blob's file name is a digest
+        (``sha256-…``), so the file name that family detection reads says nothing.
+        """
+        from .scan import find_ollama_model, ollama_family
+
+        model = find_ollama_model(spec, self._environ)
+        assert model.blob is not None  # find_ollama_model returns only usable models
+        if family is None:
+            family = ollama_family(model, read_gguf_info(model.blob))
+        return self.add(model.blob, name or model.default_model_name, family)
+
     def remove(self, name: str) -> str:
         """Unregister a local model (its file stays), or delete a downloaded catalogue model."""
         registered = self._registered(name)

@@ -76,4 +76,7 @@ class Prompt:
     family: str
     #: text the prompt already put at the start of the answer (e.g. an opening code fence)
     answer_prefix: str = ""
+    #: the conversation ``text`` was rendered from (chat families): a server that applies the
+    #: model's chat template itself is sent these instead of the text
+    messages: tuple[dict[str, str], ...] = ()
     extra: dict[str, str] = field(default_factory=dict)

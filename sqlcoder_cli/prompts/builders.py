@@ -218,7 +218,10 @@ def build_chat(
         messages.append({"role": "user", "content": CHAT_CORRECTION_TEMPLATE.format(error=request.correction.error.strip())})
     prefix = "```sql\n"
     text = render_chat(chat_template, messages, bos_token=bos_token, eos_token=eos_token) + prefix
-    return Prompt(text=text, stop=FENCED_STOPS, sql_dialect=request.dialect, family="chat", answer_prefix=prefix)
+    return Prompt(
+        text=text, stop=FENCED_STOPS, sql_dialect=request.dialect, family="chat", answer_prefix=prefix,
+        messages=tuple(messages),
+    )
 
 
 def answer_dialect(family: str, target_dialect: str) -> str:

@@ -12,6 +12,14 @@ from typing import Any
 
 from ..errors import ModelError
 
+#: ChatML, for chat models behind a server that applies their real template itself and does not
+#: say which it is: the prompt is then rendered with this one only to be shown and measured (the
+#: server is sent the messages). Its size is close to most templates' (a few tokens per turn).
+GENERIC_CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
 
 def _raise_exception(message: str) -> None:
     raise ModelError(f"the model's chat template refused the conversation: {message}")

@@ -360,7 +360,7 @@ class Repl:
 
     def _model_label(self) -> str:
         try:
-            name = self.session.model.name
+            name = self.session.model_name
         except SqlcoderError:
             return str(self.session.model_spec)
         return name if self.session.model_loaded else f"{name} (loading in the background)"
@@ -415,7 +415,7 @@ class Repl:
 
         def spinner() -> Any:
             if state.show_progress:
-                return state.err.status(f"loading {self.session.model.name}…", spinner="dots")
+                return state.err.status(f"loading {self.session.model_name}…", spinner="dots")
             return None
 
         self.loader.wait(spinner)
@@ -487,7 +487,7 @@ class Repl:
 
     def _model_name(self) -> str | None:
         try:
-            return self.session.model.name
+            return self.session.model_name
         except SqlcoderError:
             return None
 
@@ -659,7 +659,10 @@ class Repl:
             self.switch_model(arg)
             return
         session = self.session
-        model = session.model
+        if session.server is not None:
+            where = f"on the server {session.server.base_url}"
+        else:
+            where = str(session.model.path)
         if session.model_loaded:
             status = f"loaded once in this session ({self.loader.load_s:.1f} s)" if self.loader.loads == 1 else (
                 f"loaded {self.loader.loads} times in this session"
@@ -668,7 +671,7 @@ class Repl:
             status = "loading in the background"
         else:
             status = "not loaded yet"
-        self._print(f"model {model.name} · {model.path} · {status} · loads: {self.loader.loads}")
+        self._print(f"model {session.model_name} · {where} · {status} · loads: {self.loader.loads}")
 
     def _meta_db(self, arg: str) -> None:
         if arg:
@@ -691,7 +694,7 @@ class Repl:
 
     def _meta_limit(self, arg: str) -> None:
         if not arg:
-            self._print(f"limit {self.session.row_limit} rows")
+            self._print(f"limit {self.session.settings.row_limit} rows")
             return
         try:
             value = int(arg)
@@ -699,7 +702,7 @@ class Repl:
             value = 0
         if value < 1:
             raise UsageError(f"the limit must be a positive number of rows, not {arg!r}")
-        self.session.row_limit = value
+        self.session.settings = self.session.settings.with_overrides(row_limit=value)
         self.info(f"showing at most {value} rows")
 
     def _need_sql(self) -> str:
@@ -781,18 +784,18 @@ class Repl:
     def switch_model(self, spec: str) -> None:
         """A new session with the other model (same database, format and limit); the old model is
         freed first, the new one loads in the background."""
-        new = self.make_session(db=self.session.db_spec, model=spec, row_limit=self.session.row_limit)
-        _ = new.model  # resolve the name now: a typo leaves the current model in place
+        new = self.make_session(db=self.session.db_spec, model=spec, settings=self.session.settings)
+        _ = new.model_name  # resolve the name now: a typo leaves the current model in place
         self._settle_loader()
         old, self.session = self.session, new
         old.close()
         self.loader = ModelLoader()
         self.loader.start(new)
-        self.info(f"switched to {new.model.name} (loading in the background)")
+        self.info(f"switched to {new.model_name} (loading in the background)")
 
     def switch_db(self, spec: str) -> None:
         """A new session for the other database; the loaded model moves over to it (no reload)."""
-        new = self.make_session(db=spec, model=self.session.model_spec, row_limit=self.session.row_limit)
+        new = self.make_session(db=spec, model=self.session.model_spec, settings=self.session.settings)
         _ = new.schema  # open and read it now: a bad URL leaves the current database in place
         warn_if_privileged(self.state, new.database)
         self._settle_loader()

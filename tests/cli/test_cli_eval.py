@@ -85,16 +85,22 @@ def test_resume_answers_only_the_missing_questions(
     assert third.exit_code == 0 and len(read_lines(out)) == 2
 
 
-def test_raw_and_ablation_switches_reach_the_session() -> None:
-    from sqlcoder_cli.evaluation.runner import EvalOptions
+def test_raw_and_ablation_switches_reach_the_session(sqlcoder_home: Path) -> None:
+    from sqlcoder_cli.config import Config
+    from sqlcoder_cli.evaluation.runner import EVAL_DEFAULTS, EvalOptions, Evaluator
+    from sqlcoder_cli.pipeline import AnswerSettings
 
-    raw = EvalOptions(raw=True, retries=5).session_kwargs()
-    assert raw == dict(max_retries=0, validate=False, prune=False, value_hints=False, join_hints=False,
-                       use_notes=False, use_memory=False, grammar=False, mend=False)
-    some = EvalOptions(retries=1, validate=False, prune=False, value_hints=True, join_hints=False).session_kwargs()
-    assert some["max_retries"] == 1 and not some["validate"] and not some["prune"] and some["value_hints"]
-    assert some["join_hints"] is False
-    assert some["use_memory"] is False  # never on in an evaluation
+    raw = AnswerSettings.raw(AnswerSettings(max_retries=5, row_limit=7))
+    assert (raw.max_retries, raw.validate, raw.prune, raw.value_hints, raw.join_hints, raw.notes, raw.memory,
+            raw.grammar, raw.mend) == (0, False, False, False, False, False, False, False, False)
+    assert raw.row_limit == 7  # limits are kept
+    some = AnswerSettings().with_overrides(max_retries=1, validate=False, prune=False, value_hints=None, join_hints=False)
+    evaluator = Evaluator(Config.load(), EvalOptions(settings=some.with_overrides(**EVAL_DEFAULTS)))
+    session = evaluator._session("demo")
+    s = session.settings
+    assert s.max_retries == 1 and not s.validate and not s.prune and s.value_hints and s.join_hints is False
+    assert s.memory is False  # never on in an evaluation
+    session.close()
 
 
 def test_compare_shows_deltas(sqlcoder_home: Path, tmp_path: Path) -> None:

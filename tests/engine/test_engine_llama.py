@@ -9,7 +9,8 @@ import pytest
 from testkit.gguf_faults import truncated_copy, write_huge_sparse_gguf, write_tensorless_gguf, write_unknown_arch_gguf
 
 from sqlcoder_cli.engine.base import EngineOptions
-from sqlcoder_cli.engine.llama import LlamaEngine, _held_back
+from sqlcoder_cli.engine.base import held_back as _held_back
+from sqlcoder_cli.engine.llama import LlamaEngine
 from sqlcoder_cli.errors import ModelLoadError, SQLGenerationError, UsageError
 
 
@@ -117,25 +118,27 @@ def test_a_model_bigger_than_free_memory_is_refused_before_loading(tmp_path: Pat
 
 
 def test_generation_stops_at_the_time_limit(tiny_gguf_path: Path) -> None:
-    options = EngineOptions(n_ctx=512, n_threads=1, generation_timeout_s=1e-9)
+    options = EngineOptions(n_ctx=512, n_threads=1)
     with LlamaEngine(tiny_gguf_path, options) as engine:
-        free = engine.generate("SELECT", max_tokens=1)  # one token: never over time
+        free = engine.generate("SELECT", max_tokens=1, time_limit_s=1e-9)  # one token: never over time
         assert free.generated_tokens == 1
         pieces: list[str] = []
         with pytest.raises(SQLGenerationError, match=r"stopped the model after [\d.]+ s: it was still writing \(1 tokens\)") as caught:
-            engine.generate("SELECT name FROM customers", max_tokens=400, on_token=pieces.append)
+            engine.generate("SELECT name FROM customers", max_tokens=400, on_token=pieces.append, time_limit_s=1e-9)
     partial = caught.value.generation  # type: ignore[attr-defined]
     assert partial.finish_reason == "time" and partial.generated_tokens == 1
     assert "".join(pieces) == partial.text  # what was streamed is what the error carries
     assert caught.value.exit_code == 4
 
 
-def test_the_time_limit_is_generous_by_default_and_can_be_off(tiny_engine: LlamaEngine, tiny_gguf_path: Path) -> None:
-    assert EngineOptions().generation_timeout_s == 120.0
-    assert tiny_engine.generation_timeout_s == 120.0
-    with LlamaEngine(tiny_gguf_path, EngineOptions(n_ctx=256, n_threads=1, generation_timeout_s=0)) as engine:
-        result = engine.generate("SELECT", max_tokens=20)
-    assert result.finish_reason in {"length", "eos"}
+def test_the_time_limit_is_generous_by_default_and_can_be_off(tiny_engine: LlamaEngine) -> None:
+    from sqlcoder_cli.config import Config
+    from sqlcoder_cli.pipeline import AnswerSettings
+
+    assert AnswerSettings().generation_timeout == 120.0 == float(Config().generation_timeout)
+    for off in (None, 0):
+        result = tiny_engine.generate("SELECT", max_tokens=20, time_limit_s=off)
+        assert result.finish_reason in {"length", "eos"}
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from testkit.cli_proc import assert_clean, assert_one_line_error, isolated_env, 
 from testkit.gguf_faults import truncated_copy, write_huge_sparse_gguf, write_unknown_arch_gguf
 
 from sqlcoder_cli.engine.base import EngineOptions
-from sqlcoder_cli.errors import SQLGenerationError
+from sqlcoder_cli.errors import AnswerFailed, SQLGenerationError
 
 QUESTION = "How many customers are there?"
 #: one thread; twice the tiny model's 512-token training context, so that a retry's prompt (which
@@ -116,9 +116,9 @@ def test_endless_text_is_bounded_by_tokens(env: dict[str, str], tiny_gguf_path: 
     assert time.perf_counter() - started < 120
 
     with _session(tiny_gguf_path, tmp_path, EngineOptions(n_ctx=1024, n_threads=1), max_new_tokens=48) as session:
-        with pytest.raises(SQLGenerationError) as caught:
+        with pytest.raises(AnswerFailed) as caught:
             session.ask(QUESTION)
-    generation = caught.value.generation  # type: ignore[attr-defined]
+    generation = caught.value.generations[-1]
     assert (generation.finish_reason, generation.generated_tokens) == ("length", 48)
 
 
@@ -132,14 +132,14 @@ def _session(model: Path, tmp_path: Path, options: EngineOptions, *, max_new_tok
 
 
 def test_endless_text_is_bounded_by_time(tiny_gguf_path: Path, tmp_path: Path) -> None:
-    """The engine's time limit (EngineOptions.generation_timeout_s), through the real pipeline: the
+    """The time limit (AnswerSettings.generation_timeout), through the real pipeline: the
     attempt is stopped between two tokens and the question fails with exit 4 and one line, without
     retries (a model that ran out of time would only run out again)."""
-    options = EngineOptions(n_ctx=2048, n_threads=1, generation_timeout_s=0.02)
+    options = EngineOptions(n_ctx=2048, n_threads=1)
     with _session(tiny_gguf_path, tmp_path, options, max_new_tokens=100_000) as session:
-        session.max_retries = 2
+        session.settings = session.settings.with_overrides(max_retries=2, generation_timeout=0.02)
         started = time.perf_counter()
-        with pytest.raises(SQLGenerationError) as caught:
+        with pytest.raises(AnswerFailed) as caught:
             session.ask(QUESTION)
         elapsed = time.perf_counter() - started
     message = str(caught.value)

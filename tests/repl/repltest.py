@@ -11,7 +11,7 @@ from typing import Any
 from sqlcoder_cli.cli.environment import Environment
 from sqlcoder_cli.cli.state import AppState
 from sqlcoder_cli.engine.base import EngineOptions
-from sqlcoder_cli.pipeline import Session
+from sqlcoder_cli.pipeline import AnswerSettings, Session
 from sqlcoder_cli.repl.app import Repl, ScriptUI
 
 
@@ -43,8 +43,8 @@ def make_repl(
     config = state.config
     options = EngineOptions(n_ctx=n_ctx, n_threads=2, n_gpu_layers=0, log_file=config.paths.log_dir / "llama.log")
 
-    def make_session(*, db: str | None, model: str | None, row_limit: int | None = None) -> Session:
-        return Session(config, db=db, model=model, engine_options=options, row_limit=row_limit, **session_kwargs)
+    def make_session(*, db: str | None, model: str | None, settings: AnswerSettings | None = None) -> Session:
+        return Session(config, db=db, model=model, engine_options=options, settings=settings, **session_kwargs)
 
     session = make_session(db=db, model=str(model) if model is not None else None)
     repl = Repl(state, session, make_session=make_session, ui=ScriptUI(env.stdin))

@@ -100,7 +100,7 @@ FOLLOW_UPS = [
 
 def test_follow_ups_with_the_1_5b_model(dev_model_1_5b: Path, sqlcoder_home: Path) -> None:
     """Acceptance: at least 3 of 4 follow-ups give the right rows (checked with our own SQL)."""
-    shell = make_repl(sqlcoder_home, dev_model_1_5b, max_new_tokens=200, use_memory=False)
+    shell = make_repl(sqlcoder_home, dev_model_1_5b, max_new_tokens=200, memory=False)
     shell.repl.start()
     shell.repl.loader.wait()
     correct, report = 0, []

@@ -1,0 +1,105 @@
+"""Command-line options made from :class:`~sqlcoder_cli.pipeline.settings.AnswerSettings`.
+
+Every settings field with ``flag`` metadata becomes an option of each command decorated with
+:func:`answer_options` (``ask``, ``repl``, ``eval``, ``mcp``); the command receives the values the
+user passed as ``settings_flags`` (a dict, None for options not given) and hands them to
+``AnswerSettings.with_overrides``. So a new behaviour option is one field in settings.py: its flag,
+help and bounds appear on every command, in ``--help`` and in the generated CLI reference.
+(The idea is sqlite-utils' shared output-options decorator, made from the dataclass.)
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import fields
+from typing import Any, Optional, TypeVar
+
+import typer
+
+from ..pipeline.settings import AnswerSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: the parameter the decorated command receives the flags in
+PARAMETER = "settings_flags"
+_PREFIX = "setting__"
+
+
+def _option_type(default: Any) -> Any:
+    if isinstance(default, bool):
+        return Optional[bool]
+    if isinstance(default, int):
+        return Optional[int]
+    if isinstance(default, float):
+        return Optional[float]
+    return Optional[str]
+
+
+def _check_layout(value: Optional[str]) -> Optional[str]:
+    from ..prompts.base import PROMPT_LAYOUTS
+
+    if value is not None and value not in PROMPT_LAYOUTS:
+        raise typer.BadParameter(f"choose one of: {', '.join(PROMPT_LAYOUTS)}")
+    return value
+
+
+#: per-field checks that bounds cannot express
+_CALLBACKS: dict[str, Callable[[Any], Any]] = {"prompt_layout": _check_layout}
+
+
+def answer_options(*, skip: Iterable[str] = (), help_overrides: dict[str, str] | None = None) -> Callable[[F], F]:
+    """Add an option for every flagged settings field except ``skip`` (a command whose own option
+    uses the same name, e.g. eval's ``--limit``); ``help_overrides`` rewords a field's help there."""
+    skipped = set(skip)
+    rewording = help_overrides or {}
+
+    def decorate(command: F) -> F:
+        signature = inspect.signature(command)
+        kept = [p for p in signature.parameters.values() if p.name != PARAMETER]
+        added: list[inspect.Parameter] = []
+        annotations: dict[str, Any] = {}
+        for f in fields(AnswerSettings):
+            meta = f.metadata
+            if "flag" not in meta or f.name in skipped:
+                continue
+            decls = meta["flag"].split("/")
+            if isinstance(f.default, bool) and len(decls) == 2 and decls[1].startswith("--"):
+                decls = [meta["flag"]]  # "--x/--no-x": one declaration, click splits it
+            elif len(decls) == 2 and not decls[1].startswith("--"):
+                decls = [decls[0], decls[1]]  # "--limit/-n": a long and a short name
+            option = typer.Option(
+                None,
+                *decls,
+                help=rewording.get(f.name, meta["help"]),
+                show_default=False,
+                callback=_CALLBACKS.get(f.name),
+                **meta.get("click", {}),
+            )
+            name = _PREFIX + f.name
+            annotations[name] = _option_type(f.default)
+            added.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotations[name]))
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            flags = {name[len(_PREFIX):]: kwargs.pop(name) for name in list(kwargs) if name.startswith(_PREFIX)}
+            return command(*args, **{PARAMETER: flags}, **kwargs)
+
+        positional = [p for p in kept if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        keyword = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in kept if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        wrapper.__signature__ = signature.replace(parameters=[*positional, *keyword, *added])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {k: v for k, v in getattr(command, "__annotations__", {}).items() if k != PARAMETER}
+        wrapper.__annotations__.update(annotations)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def settings_from(config: Any, flags: dict[str, Any], *, raw: bool = False, **defaults: Any) -> AnswerSettings:
+    """The settings a command runs with: the config's, then the command's own ``defaults`` (e.g.
+    eval's shorter query timeout), then ``--raw``'s preset, then the flags the user passed."""
+    settings = AnswerSettings.from_config(config).with_overrides(**defaults)
+    if raw:
+        settings = AnswerSettings.raw(settings)
+    return settings.with_overrides(**flags)
