@@ -36,8 +36,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_eval(args: argparse.Namespace, out: Path, home: Path, *extra: str) -> tuple[dict, float]:
+def run_eval(args: argparse.Namespace, out: Path, home: Path, *extra: str, kv_cache_mb: int | None = None) -> tuple[dict, float]:
     env = {**os.environ, "SQLCODER_HOME": str(home)}
+    if kv_cache_mb is not None:
+        subprocess.run([sys.executable, "-m", "sqlcoder_cli", "config", "set", "kv_cache_mb", str(kv_cache_mb)],
+                       check=True, env=env, stdin=subprocess.DEVNULL, capture_output=True)
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "sqlcoder_cli", "eval", str(SQL_EVAL / "questions.jsonl"), "--dbs", str(SQL_EVAL / "dbs"),
@@ -55,13 +58,16 @@ def main() -> int:
     parser.add_argument("--ctx", type=int, default=4096)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--local-kv-cache-mb", type=int, default=0,
+                        help="the local run's on-disk KV-state cache (0: off, as the server has none; it evaluates "
+                             "the prompt in other chunks, which changes floating-point rounding)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "server_vs_local.json")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="server-vs-local-") as tmp:
         work = Path(tmp)
         local, local_s = run_eval(args, work / "local.jsonl", work / "home-local", "--model", str(args.model),
-                                  "--threads", str(args.threads))
+                                  "--threads", str(args.threads), kv_cache_mb=args.local_kv_cache_mb)
         port = free_port()
         log = open(work / "server.log", "wb")  # noqa: SIM115
         server = subprocess.Popen(
@@ -99,9 +105,10 @@ def main() -> int:
         "questions": len(local),
         "same_sql": len(same),
         "differing": differing,
-        "local": {"correct": sum(p["correct"] for p in local.values()), "wall_s": round(local_s, 1)},
+        "local": {"correct": sum(p["correct"] for p in local.values()), "wall_s": round(local_s, 1),
+                  "kv_cache_mb": args.local_kv_cache_mb},
         "server": {"correct": sum(p["correct"] for p in served.values()), "wall_s": round(server_s, 1),
-                   "concurrency": args.concurrency},
+                   "concurrency": args.concurrency, "api_model": str(args.model), "endpoint": "/v1/completions"},
         "server_over_local_wall": round(server_s / local_s, 3),
         "machine": {"cpus": os.cpu_count(), "threads": args.threads},
     }

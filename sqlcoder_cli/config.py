@@ -313,12 +313,12 @@ class Config:
             )
         from .engine.openai import ServerOptions
 
-        template, bos, eos = self._served_template()
+        template, bos, eos, family = self._served_template()
         return ServerOptions(
             base_url=self.base_url.strip(),
             api_model=self.api_model.strip(),
             api_key=self.api_key or None,
-            family=self.api_family or None,
+            family=self.api_family or family,
             api_mode=self.api_mode,
             n_ctx=self.context_length,
             chat_template=template,
@@ -326,19 +326,20 @@ class Config:
             eos_token=eos,
         )
 
-    def _served_template(self) -> tuple[str | None, str, str]:
-        """The served model's chat template (and BOS/EOS texts) when it can be read here."""
+    def _served_template(self) -> tuple[str | None, str, str, str | None]:
+        """The served model's chat template, BOS/EOS texts and (from a GGUF) prompt family, when
+        they can be read here."""
         source = self.api_template.strip()
         candidate = Path(source or self.api_model.strip()).expanduser()
         if not source and (candidate.suffix.lower() != ".gguf" or not candidate.is_file()):
-            return None, "", ""
+            return None, "", "", None
         if candidate.suffix.lower() == ".gguf":
-            from .models.gguf_info import read_gguf_info
+            from .models.gguf_info import detect_family, read_gguf_info
 
             info = read_gguf_info(candidate)
-            return info.chat_template, info.bos_token or "", info.eos_token or ""
+            return info.chat_template, info.bos_token or "", info.eos_token or "", detect_family(info)
         try:
-            return candidate.read_text(encoding="utf-8"), "", ""
+            return candidate.read_text(encoding="utf-8"), "", "", None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read the chat template {candidate}: {getattr(exc, 'strerror', None) or exc}") from None
 

@@ -178,6 +178,7 @@ def collect_checks(db: str | None, state_config: object, config_problem: str | N
     )
     for model in on_disk:
         checks.append(_fits(model, free_ram, config.context_length or 4096))
+    checks.extend(_server_check(config))
     if db is not None or config.default_db:
         from ..db.connect import open_database
 
@@ -189,6 +190,25 @@ def collect_checks(db: str | None, state_config: object, config_problem: str | N
         except SqlcoderError as exc:
             checks.append(Check("database", False, str(exc), "check the URL/path and that the server is running"))
     return checks
+
+
+def _server_check(config: Any) -> list[Check]:
+    """The openai backend: does the server answer, and does it serve the configured model?"""
+    if getattr(config, "backend", "llama") != "openai":
+        return []
+    from ..engine.openai import OpenAIEngine
+
+    try:
+        server = config.server_options()
+        engine = OpenAIEngine(server)
+        try:
+            engine.check()
+            detail = f"{engine.url} serves {server.api_model} ({engine.api_mode} endpoint, context {engine.n_ctx} tokens)"
+        finally:
+            engine.close()
+    except SqlcoderError as exc:
+        return [Check("model server", False, exc.message, exc.hint or "start the server, or check --base-url and --api-model")]
+    return [Check("model server", True, detail)]
 
 
 def _role_check(database: Any) -> list[Check]:
@@ -210,8 +230,14 @@ def _role_check(database: Any) -> list[Check]:
     ]
 
 
-def doctor(ctx: typer.Context, db: Optional[str] = options.DbOption) -> None:
-    """Check the installation: versions, llama.cpp features, memory, models, database."""
+def doctor(
+    ctx: typer.Context,
+    db: Optional[str] = options.DbOption,
+    backend: Optional[str] = options.BackendOption,
+    base_url: Optional[str] = options.BaseUrlOption,
+    api_model: Optional[str] = options.ApiModelOption,
+) -> None:
+    """Check the installation: versions, llama.cpp features, memory, models, model server, database."""
     from ..config import Config
     from ..errors import ConfigError
 
@@ -222,6 +248,7 @@ def doctor(ctx: typer.Context, db: Optional[str] = options.DbOption) -> None:
     except ConfigError as exc:  # doctor is how you find out, so it must run with a broken file
         problem = exc.message
         config = Config(paths=state.paths)
+    options.configure_engine(config, backend=backend, base_url=base_url, api_model=api_model)
     checks = collect_checks(db, config, problem)
     from rich.markup import escape
 

@@ -98,8 +98,10 @@ def without_bos_text(prompt: str) -> str:
 
 
 def guess_family(api_model: str) -> str:
-    """The prompt family a served model's name suggests (the server does not say)."""
-    name = api_model.lower()
+    """The prompt family a served model's name suggests (the server does not say). Only the name's
+    last part counts: a path's folders ("…/sqlcoder-models/qwen.gguf") or an organisation say
+    nothing about the model."""
+    name = api_model.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
     if "sqlcoder" in name:
         return "llama3-sqlcoder" if ("llama-3" in name or "llama3" in name or "llama_3" in name) else "sqlcoder"
     if "nsql" in name:

@@ -77,3 +77,25 @@ def test_a_chat_model_whose_template_is_known_here_gets_the_local_prompt(tmp_pat
         assert server.requests_to("/v1/chat/completions") == []
         [request] = server.requests_to("/v1/completions")
         assert request.body["prompt"].endswith("```sql\n") and "Question: How many customers?" in request.body["prompt"]
+
+
+def test_doctor_checks_the_model_server(tmp_path: Path) -> None:
+    with FakeOpenAI(models=("team-chat",)) as server:
+        ok = run_sqlcoder(["doctor", "--base-url", server.base_url, "--api-model", "team-chat"], isolated_env(tmp_path), timeout=120)
+        missing = run_sqlcoder(["doctor", "--base-url", server.base_url, "--api-model", "other"], isolated_env(tmp_path), timeout=120)
+    assert "model server: http://127.0.0.1" in ok.stdout and "serves team-chat" in ok.stdout
+    assert "!! model server" in missing.stdout and "has no model other" in missing.stdout and "team-chat" in missing.stdout
+
+
+def test_a_gguf_named_as_the_api_model_gives_its_own_family(tmp_path: Path, tiny_chat_gguf_path: Path) -> None:
+    """The family comes from the file, as for the local engine, not from the folders in its path."""
+    from sqlcoder_cli.config import Config, Paths
+
+    inside = tmp_path / "sqlcoder-models"
+    inside.mkdir()
+    model = inside / "tiny-chat.gguf"
+    model.write_bytes(tiny_chat_gguf_path.read_bytes())
+    config = Config(paths=Paths(tmp_path / "c", tmp_path / "d", tmp_path / "k"), backend="openai",
+                    base_url="http://127.0.0.1:9/v1", api_model=str(model))
+    server = config.server_options()
+    assert server is not None and server.family == "chat" and server.chat_template

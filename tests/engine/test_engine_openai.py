@@ -84,6 +84,9 @@ def test_a_base_url_that_is_not_http_is_a_usage_error() -> None:
         ("sqlcoder-7b-2", "sqlcoder"),
         ("motherduckdb/DuckDB-NSQL-7B-v0.1", "duckdb-nsql"),
         ("qwen2.5-coder:7b", "chat"),
+        # only the name counts, not the folder it sits in (llama_cpp.server names models by path)
+        ("/home/me/sqlcoder-dev-models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "chat"),
+        ("/models/sqlcoder-7b-q5_k_m.gguf", "sqlcoder"),
     ],
 )
 def test_family_is_guessed_from_the_model_name(name: str, family: str) -> None:
