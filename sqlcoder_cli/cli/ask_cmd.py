@@ -12,7 +12,7 @@ from ..output.visible import visible
 from . import options
 from .inputs import check_question, read_questions
 from .render import render_answer, sql_syntax, stream_result
-from .settings_flags import answer_options, settings_from
+from .settings_flags import answer_options, engine_options, settings_from
 from .state import AppState, get_state, warn_if_privileged
 
 if TYPE_CHECKING:
@@ -150,12 +150,7 @@ def ask(
     show_prompt: bool = typer.Option(False, "--show-prompt", help="Print the exact prompt and what was left out of it (on stderr)."),
     show_dialect: bool = typer.Option(False, "--show-dialect", help="Show the model's SQL too when it was translated to the database's dialect."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not write this to the history log."),
-    ctx_size: Optional[int] = options.CtxOption,
-    threads: Optional[int] = options.ThreadsOption,
-    gpu_layers: Optional[int] = options.GpuLayersOption,
-    backend: Optional[str] = options.BackendOption,
-    base_url: Optional[str] = options.BaseUrlOption,
-    api_model: Optional[str] = options.ApiModelOption,
+    engine_flags: dict[str, Any] | None = None,
     settings_flags: dict[str, Any] | None = None,
 ) -> int:
     """Ask a question about a database; the model writes SQL, which runs read-only."""
@@ -178,9 +173,7 @@ def ask(
         raise UsageError("--all streams rows as csv, tsv or jsonl for a single question", hint="add --format csv")
     if edit and not state.env.stdin_isatty and not state.env.environ.get("EDITOR") and not state.env.environ.get("VISUAL"):
         raise UsageError("--edit needs a terminal or $EDITOR")
-    engine_options = options.configure_engine(
-        config, backend=backend, base_url=base_url, api_model=api_model, ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers
-    )
+    engine_options = options.configure_engine(config, **(engine_flags or {}))
     settings = settings_from(config, settings_flags or {})
     run = not (sql_only or no_run)
     failures: list[int] = []
@@ -227,4 +220,4 @@ def ask(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("ask")(answer_options()(ask))
+    app.command("ask")(engine_options()(answer_options()(ask)))

@@ -12,7 +12,7 @@ import typer
 from ..errors import ExitCode, UsageError
 from . import options
 from .render import new_table, print_table
-from .settings_flags import answer_options, settings_from
+from .settings_flags import answer_options, engine_options, settings_from
 from .state import AppState, get_state
 
 #: eval's wording of settings whose defaults it changes (evaluation/runner.py EVAL_DEFAULTS)
@@ -126,12 +126,7 @@ def eval_command(
     no_memory: bool = typer.Option(True, "--no-memory", help="Remembered examples are always off in eval (they would leak answers).", hidden=True),
     no_instructions: bool = typer.Option(False, "--no-instructions", help="Do not pass the questions' own instructions to the model."),
     report: Optional[str] = typer.Option(None, "--report", help="Report name: writes NAME.json and NAME.md (a path without suffix; default beside --out).", show_default=False),
-    ctx_size: Optional[int] = options.CtxOption,
-    threads: Optional[int] = options.ThreadsOption,
-    gpu_layers: Optional[int] = options.GpuLayersOption,
-    backend: Optional[str] = options.BackendOption,
-    base_url: Optional[str] = options.BaseUrlOption,
-    api_model: Optional[str] = options.ApiModelOption,
+    engine_flags: dict[str, Any] | None = None,
     concurrency: int = typer.Option(1, "--concurrency", min=1, max=256, help="Questions sent at once to a server backend (vLLM batches them); the local engine takes one at a time."),
     settings_flags: dict[str, Any] | None = None,
 ) -> int:
@@ -166,9 +161,7 @@ def eval_command(
         mode = "raw"
     else:
         mode = "full"
-    engine_options = options.configure_engine(
-        config, backend=backend, base_url=base_url, api_model=api_model, ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers
-    )
+    engine_options = options.configure_engine(config, **(engine_flags or {}))
     served = config.api_model if config.backend == "openai" else None
     model_label = "vote" if voting else "gold" if gold else (served or Path(model or config.default_model).stem).replace("/", "_")
     name = f"eval_{model_label}_{mode}"
@@ -250,4 +243,4 @@ eval_command.__doc__ = HELP
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval", help=HELP)(answer_options(skip=("row_limit", "memory", "refresh_schema"), help_overrides=EVAL_HELP)(eval_command))
+    app.command("eval", help=HELP)(engine_options()(answer_options(skip=("row_limit", "memory", "refresh_schema"), help_overrides=EVAL_HELP)(eval_command)))

@@ -17,7 +17,7 @@ import typer
 from ..config import MAX_ROW_LIMIT
 from ..errors import ExitCode, SqlcoderError
 from . import options
-from .settings_flags import answer_options, settings_from
+from .settings_flags import answer_options, engine_options, settings_from
 from .state import AppState, get_state, warn_if_privileged
 
 if TYPE_CHECKING:
@@ -50,12 +50,7 @@ def mcp_command(
         DEFAULT_MAX_ROWS, "--max-rows", min=1, max=MAX_ROW_LIMIT,
         help="Most rows any tool call returns; a call asking for more gets this many.",
     ),
-    ctx_size: Optional[int] = options.CtxOption,
-    threads: Optional[int] = options.ThreadsOption,
-    gpu_layers: Optional[int] = options.GpuLayersOption,
-    backend: Optional[str] = options.BackendOption,
-    base_url: Optional[str] = options.BaseUrlOption,
-    api_model: Optional[str] = options.ApiModelOption,
+    engine_flags: dict[str, Any] | None = None,
     settings_flags: dict[str, Any] | None = None,
 ) -> int:
     """Serve the database over the Model Context Protocol (stdio): tools ask, run_sql and schema."""
@@ -65,9 +60,7 @@ def mcp_command(
 
     state = get_state(ctx)
     config = state.config
-    engine_options = options.configure_engine(
-        config, backend=backend, base_url=base_url, api_model=api_model, ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers
-    )
+    engine_options = options.configure_engine(config, **(engine_flags or {}))
     settings = settings_from(config, settings_flags or {})
     factory = session_factory(config, db=db, model=model, settings=settings, max_rows=max_rows, engine_options=engine_options)
     tools = SqlcoderTools(factory, max_rows=max_rows)
@@ -88,4 +81,4 @@ def mcp_command(
 
 def register(app: typer.Typer) -> None:
     # --max-rows is the row limit here (a cap on every call), so the settings' --limit is left out
-    app.command("mcp")(answer_options(skip=("row_limit",))(mcp_command))
+    app.command("mcp")(engine_options()(answer_options(skip=("row_limit",))(mcp_command)))

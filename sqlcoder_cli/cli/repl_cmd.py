@@ -7,7 +7,7 @@ from typing import Any, Optional
 import typer
 
 from . import options
-from .settings_flags import answer_options, settings_from
+from .settings_flags import answer_options, engine_options, settings_from
 from .state import get_state
 
 
@@ -16,12 +16,7 @@ def repl(
     db: Optional[str] = options.DbOption,
     model: Optional[str] = options.ModelOption,
     fmt: Optional[str] = options.FormatOption,
-    ctx_size: Optional[int] = options.CtxOption,
-    threads: Optional[int] = options.ThreadsOption,
-    gpu_layers: Optional[int] = options.GpuLayersOption,
-    backend: Optional[str] = options.BackendOption,
-    base_url: Optional[str] = options.BaseUrlOption,
-    api_model: Optional[str] = options.ApiModelOption,
+    engine_flags: dict[str, Any] | None = None,
     settings_flags: dict[str, Any] | None = None,
 ) -> int:
     """An interactive session: ask, review and edit the SQL, run it, ask follow-ups. The model loads once.
@@ -37,9 +32,7 @@ def repl(
     from ..repl.completion import ReplCompleter
 
     config = state.config
-    engine_options = options.configure_engine(
-        config, backend=backend, base_url=base_url, api_model=api_model, ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers
-    )
+    engine_options = options.configure_engine(config, **(engine_flags or {}))
 
     def make_session(*, db: Optional[str], model: Optional[str], settings: AnswerSettings) -> Session:
         return Session(config, db=db, model=model, settings=settings, engine_options=engine_options)
@@ -69,4 +62,4 @@ def register(app: typer.Typer) -> None:
     """Add ``repl`` to the app (once; calling it again is harmless)."""
     if any(getattr(c, "name", None) == "repl" for c in app.registered_commands):
         return
-    app.command("repl")(answer_options()(repl))
+    app.command("repl")(engine_options()(answer_options()(repl)))

@@ -53,6 +53,44 @@ def held_back(text: str, stops: tuple[str, ...]) -> int:
     return longest
 
 
+def first_stop(text: str, stops: tuple[str, ...]) -> int:
+    """Where the first stop string in ``text`` starts, or -1."""
+    return min((text.find(s) for s in stops if s in text), default=-1)
+
+
+class StreamedText:
+    """An answer as it streams in: cut at the first stop string, and handed to ``on_token`` piece
+    by piece, holding back an end that could still grow into a stop string (every engine streams
+    the same way, so what a terminal shows is exactly what the answer is)."""
+
+    def __init__(self, stops: tuple[str, ...], on_token: TokenCallback | None) -> None:
+        self.stops = stops
+        self.on_token = on_token
+        self.text = ""
+        self._emitted = 0
+
+    def update(self, text: str) -> bool:
+        """The answer so far is ``text``; True when it reached a stop string (then cut there)."""
+        hit = first_stop(text, self.stops)
+        if hit >= 0:
+            self.text = text[:hit]
+            return True
+        self.text = text
+        if self.on_token is not None:
+            safe_end = len(text) - held_back(text, self.stops)
+            if safe_end > self._emitted:
+                self.on_token(text[self._emitted:safe_end])
+                self._emitted = safe_end
+        return False
+
+    def flush(self) -> str:
+        """Hand over what was held back (the answer is complete); returns the answer."""
+        if self.on_token is not None and len(self.text) > self._emitted:
+            self.on_token(self.text[self._emitted:])
+            self._emitted = len(self.text)
+        return self.text
+
+
 @dataclass(frozen=True)
 class EngineOptions:
     """How to load a model. Zero/negative values mean "decide for this machine"."""

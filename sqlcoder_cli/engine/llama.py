@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import ModelError, ModelLoadError, NotGGUFError, UsageError
-from .base import EngineOptions, Generation, ModelTraits, TokenCallback, held_back, out_of_time
+from .base import EngineOptions, Generation, ModelTraits, StreamedText, TokenCallback, out_of_time
 from .hardware import available_memory, gigabytes, memory_shortfall, physical_cores
 from .kv_cache import KVStateCache
 
@@ -348,8 +348,6 @@ class LlamaEngine:
 
         vocab = llm._model.vocab
         generated: list[int] = []
-        text = ""
-        emitted = 0
         finish_reason = "length"
         first_token_at: float | None = None
         gate = None
@@ -364,6 +362,7 @@ class LlamaEngine:
             tokens, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0, logits_processor=processors
         )
         limit = time_limit_s or 0.0
+        streamed = StreamedText(stop, on_token)
         try:
             for token in stream:
                 now = time.perf_counter()
@@ -376,25 +375,16 @@ class LlamaEngine:
                     finish_reason = "eos"
                     break
                 generated.append(token)
-                text = llm.detokenize(generated).decode("utf-8", errors="ignore")
-                hit = min((text.find(s) for s in stop if s in text), default=-1)
-                if hit >= 0:
-                    text = text[:hit]
+                if streamed.update(llm.detokenize(generated).decode("utf-8", errors="ignore")):
                     finish_reason = "stop"
                     break
-                if on_token is not None:
-                    safe_end = len(text) - held_back(text, stop)
-                    if safe_end > emitted:
-                        on_token(text[emitted:safe_end])
-                        emitted = safe_end
                 if len(generated) >= max_tokens:
                     break
         finally:
             stream.close()
             if gate is not None:
                 gate.close()
-        if on_token is not None and len(text) > emitted:
-            on_token(text[emitted:])
+        text = streamed.flush()
         finished = time.perf_counter()
         first = first_token_at or finished
         result = Generation(

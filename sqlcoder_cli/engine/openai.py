@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ServerError, UsageError
-from .base import Generation, ModelTraits, TokenCallback, held_back, out_of_time, seconds_text
+from .base import Generation, ModelTraits, StreamedText, TokenCallback, out_of_time, seconds_text
 
 if TYPE_CHECKING:
     import httpx
@@ -677,8 +677,7 @@ class OpenAIEngine:
         limit = time_limit_s or 0.0
         prefix = answer_prefix if chat else ""
         state = _Stream()
-        text = ""
-        emitted = 0
+        streamed = StreamedText(stop, on_token)
         finish_reason: str | None = None
         first_at: float | None = None
         started = time.perf_counter()
@@ -698,36 +697,24 @@ class OpenAIEngine:
                     state.chunks += 1
                     state.raw += piece
                     start = _answer_start(state.raw, prefix, final=False)
-                    if start is not None:
-                        text = state.raw[start:]
-                        hit = min((text.find(s) for s in stop if s in text), default=-1)
-                        if hit >= 0:
-                            text = text[:hit]
-                            finish_reason = "stop"
-                            break
-                        if on_token is not None:
-                            safe_end = len(text) - held_back(text, stop)
-                            if safe_end > emitted:
-                                on_token(text[emitted:safe_end])
-                                emitted = safe_end
+                    if start is not None and streamed.update(state.raw[start:]):
+                        finish_reason = "stop"
+                        break
         finally:
             response.close()
         if finish_reason is None:
             if not state.done and state.server_finish is None:
                 raise ServerError(f"the model server at {self.url} stopped in the middle of an answer (after {state.chunks} tokens)")
             start = _answer_start(state.raw, prefix, final=True) or 0
-            text = state.raw[start:]
-            hit = min((text.find(s) for s in stop if s in text), default=-1)
-            if hit >= 0:
-                text, finish_reason = text[:hit], "stop"
+            if streamed.update(state.raw[start:]):
+                finish_reason = "stop"
             elif state.server_finish == "length":
                 finish_reason = "length"
             elif isinstance(state.stop_reason, str) and state.stop_reason:
                 finish_reason = "stop"  # vLLM names the stop string the server matched
             else:
                 finish_reason = "eos"
-        if on_token is not None and len(text) > emitted:
-            on_token(text[emitted:])
+        text = streamed.flush()
         finished = time.perf_counter()
         first = first_at or finished
         prompt_tokens = self._usage_int("prompt_tokens", state)
