@@ -87,15 +87,10 @@ class QueryResultDict(TypedDict):
     truncated: Annotated[bool, Field(description="True when the query had more rows than were returned.")]
 
 
-class AnswerDict(TypedDict):
-    """What ``ask`` returns."""
+class AnswerDict(QueryResultDict):
+    """What ``ask`` returns: the query's result, with the question and the model that wrote the SQL."""
 
     question: Annotated[str, Field(description="The question as asked.")]
-    sql: Annotated[str, Field(description="The SQL the model wrote, as it ran in the database's dialect.")]
-    columns: Annotated[list[str], Field(description="Column names, in order.")]
-    rows: Annotated[list[list[Any]], Field(description="The rows, each a list of JSON values in column order.")]
-    row_count: Annotated[int, Field(description="How many rows are in `rows`.")]
-    truncated: Annotated[bool, Field(description="True when the query had more rows than were returned.")]
     model: Annotated[str, Field(description="The model that wrote the SQL.")]
 
 

@@ -42,18 +42,6 @@ class GeneratedSQL:
         return self.plan.prompt
 
 
-def sql_grammar(session: Session) -> str:
-    """GBNF allowing SQL words and this database's table and column names (built once per schema)."""
-    cached = getattr(session, "_grammar_text", None)
-    if cached is None:
-        from ..engine.grammar import sql_grammar as build
-
-        schema = session.schema
-        names = [t.name for t in schema.tables] + [c.name for t in schema.tables for c in t.columns]
-        cached = session._grammar_text = build(names)
-    return cached
-
-
 def generate_sql(
     session: Session,
     question: str,
@@ -82,7 +70,7 @@ def generate_sql(
         answer_prefix=prompt.answer_prefix,
         stable_prefix=plan.stable_prefix,
         state_cache=session.state_cache,
-        grammar=sql_grammar(session) if settings.grammar and engine.supports_grammar else None,
+        grammar=session.sql_grammar if settings.grammar and engine.supports_grammar else None,
     )
     try:
         model_sql = extract_sql(generation.text)

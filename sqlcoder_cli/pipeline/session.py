@@ -118,6 +118,16 @@ class Session:
             self._prompt_schema = (key, shown)
         return self._prompt_schema[1]
 
+    @property
+    def sql_grammar(self) -> str:
+        """GBNF allowing SQL words and this database's table and column names (built once)."""
+        if self._grammar_text is None:
+            from ..engine.grammar import sql_grammar
+
+            tables = self.schema.tables
+            self._grammar_text = sql_grammar([t.name for t in tables] + [c.name for t in tables for c in t.columns])
+        return self._grammar_text
+
     # --- the model ----------------------------------------------------------------------------
     @property
     def model(self) -> LocalModel:
