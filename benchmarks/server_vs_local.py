@@ -36,10 +36,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_eval(args: argparse.Namespace, out: Path, home: Path, *extra: str, kv_cache_mb: int | None = None) -> tuple[dict, float]:
+def run_eval(args: argparse.Namespace, out: Path, home: Path, *extra: str, **config: str) -> tuple[dict, float]:
     env = {**os.environ, "SQLCODER_HOME": str(home)}
-    if kv_cache_mb is not None:
-        subprocess.run([sys.executable, "-m", "sqlcoder_cli", "config", "set", "kv_cache_mb", str(kv_cache_mb)],
+    for key, value in config.items():
+        subprocess.run([sys.executable, "-m", "sqlcoder_cli", "config", "set", key, value],
                        check=True, env=env, stdin=subprocess.DEVNULL, capture_output=True)
     started = time.perf_counter()
     subprocess.run(
@@ -61,13 +61,18 @@ def main() -> int:
     parser.add_argument("--local-kv-cache-mb", type=int, default=0,
                         help="the local run's on-disk KV-state cache (0: off, as the server has none; it evaluates "
                              "the prompt in other chunks, which changes floating-point rounding)")
+    parser.add_argument("--local-weight-repack", action=argparse.BooleanOptionalAction, default=True,
+                        help="load the local model with llama.cpp's CPU weight repacking, as llama_cpp.server and "
+                             "llama-server do by default (sqlcoder's own default is off: other kernels, other "
+                             "rounding, other answers at near-ties)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "server_vs_local.json")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="server-vs-local-") as tmp:
         work = Path(tmp)
         local, local_s = run_eval(args, work / "local.jsonl", work / "home-local", "--model", str(args.model),
-                                  "--threads", str(args.threads), kv_cache_mb=args.local_kv_cache_mb)
+                                  "--threads", str(args.threads), kv_cache_mb=str(args.local_kv_cache_mb),
+                                  weight_repack=str(args.local_weight_repack).lower())
         port = free_port()
         log = open(work / "server.log", "wb")  # noqa: SIM115
         server = subprocess.Popen(
@@ -106,7 +111,7 @@ def main() -> int:
         "same_sql": len(same),
         "differing": differing,
         "local": {"correct": sum(p["correct"] for p in local.values()), "wall_s": round(local_s, 1),
-                  "kv_cache_mb": args.local_kv_cache_mb},
+                  "kv_cache_mb": args.local_kv_cache_mb, "weight_repack": args.local_weight_repack},
         "server": {"correct": sum(p["correct"] for p in served.values()), "wall_s": round(server_s, 1),
                    "concurrency": args.concurrency, "api_model": str(args.model), "endpoint": "/v1/completions"},
         "server_over_local_wall": round(server_s / local_s, 3),
