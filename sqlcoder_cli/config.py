@@ -54,6 +54,7 @@ INT_BOUNDS: dict[str, tuple[int, int]] = {
     "max_new_tokens": (1, 1 << 20),
     "query_timeout": (1, 7 * 24 * 3600),
     "generation_timeout": (0, 7 * 24 * 3600),
+    "budget": (0, 7 * 24 * 3600),
     "max_retries": (0, 20),
     "few_shot": (0, 50),
     "kv_cache_mb": (0, 1 << 24),
@@ -136,6 +137,8 @@ class Config:
     query_timeout: int = 30
     #: seconds one model answer may take once it is writing (a model that never stops); 0 = no limit
     generation_timeout: int = 120
+    #: seconds one question may take over all its attempts (no retry starts after it); 0 = no limit
+    budget: int = 0
     #: extra attempts after a generated query fails validation or execution (self-correction)
     max_retries: int = 2
     #: check generated SQL against the schema (unknown tables/columns) before running it

@@ -138,8 +138,10 @@ class AnswerFailed(SqlcoderError):
 
     It carries what callers used to parse out of the message: ``attempts`` (model calls made),
     ``failed_attempts`` (each rejected SQL and why, in order, the last one included) and
-    ``generations`` (what each call cost). Its exit code and ``cause`` are the last error's, so the
-    CLI exits as it would have for that error (4 for no valid SQL, 1 for a database error).
+    ``generations`` (what each call cost), ``timings`` (the attempts' seconds and tokens, for
+    ``--verbose``) and ``budget_s`` (set when the question's time budget ended it early). Its exit
+    code and ``cause`` are the last error's, so the CLI exits as it would have for that error (4 for
+    no valid SQL, 1 for a database error).
     """
 
     def __init__(
@@ -149,11 +151,19 @@ class AnswerFailed(SqlcoderError):
         attempts: int,
         failed_attempts: list[Any] | None = None,
         generations: list[Any] | None = None,
+        timings: Any = None,
+        budget_s: float | None = None,
     ) -> None:
         message = cause.message
-        if attempts > 1:
+        if budget_s:
+            message = f"{message} (after {attempts} attempt{'s' if attempts != 1 else ''}: the {budget_s:g} s time budget was spent)"
+        elif attempts > 1:
             message = f"{message} (after {attempts} attempts)"
-        super().__init__(message, hint=cause.hint)
+        # a spent budget, not the last error's cause, is what the user can change
+        hint = "raise --budget (config budget), or ask a narrower question" if budget_s else cause.hint
+        super().__init__(message, hint=hint)
+        self.timings = timings
+        self.budget_s = budget_s
         self.cause = cause
         self.exit_code = cause.exit_code  # type: ignore[misc]
         self.attempts = attempts

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import AnswerFailed, DatabaseError, Interrupted, QueryTimeoutError, SQLGenerationError, SqlcoderError, UsageError
-from .checking import prepare_sql
+from .checking import prepare, prepare_sql
 from .prompting import PromptPlan, plan_prompt
 from .results import Answer, FailedAttempt, Timings
 
@@ -36,6 +36,8 @@ class GeneratedSQL:
     model_sql: str
     plan: PromptPlan
     generation: Generation
+    #: what mending changed in ``model_sql`` on its way to ``sql`` (see pipeline/checking.py)
+    mended: tuple[str, ...] = ()
 
     @property
     def prompt(self) -> Prompt:
@@ -50,8 +52,12 @@ def generate_sql(
     correction: Correction | None = None,
     previous: Example | None = None,
     instructions: str = "",
+    time_limit_s: float | None = None,
 ) -> GeneratedSQL:
-    """Ask the model once, then make its SQL safe, native and valid for the database (or raise)."""
+    """Ask the model once, then make its SQL safe, native and valid for the database (or raise).
+
+    ``time_limit_s`` caps the generation below the settings' ``generation_timeout`` (what is left
+    of a question's time budget)."""
     from ..sql.extract import extract_sql
 
     if not question.strip():
@@ -65,7 +71,7 @@ def generate_sql(
         max_tokens=settings.max_new_tokens,
         stop=prompt.stop,
         on_token=on_token,
-        time_limit_s=settings.generation_timeout or None,
+        time_limit_s=_tighter(settings.generation_timeout or None, time_limit_s),
         messages=prompt.messages or None,
         answer_prefix=prompt.answer_prefix,
         stable_prefix=plan.stable_prefix,
@@ -74,13 +80,19 @@ def generate_sql(
     )
     try:
         model_sql = extract_sql(generation.text)
-        sql = prepare_sql(session, model_sql, source_dialect=prompt.sql_dialect)
+        prepared = prepare(session, model_sql, source_dialect=prompt.sql_dialect)
     except SQLGenerationError as exc:
         exc.generation = generation  # type: ignore[attr-defined]
         if exc.sql is None:
             exc.sql = generation.text.strip()
         raise
-    return GeneratedSQL(sql=sql, model_sql=model_sql, plan=plan, generation=generation)
+    return GeneratedSQL(sql=prepared.sql, model_sql=model_sql, plan=plan, generation=generation, mended=prepared.mended)
+
+
+def _tighter(a: float | None, b: float | None) -> float | None:
+    """The smaller of two optional limits (None = no limit)."""
+    limits = [x for x in (a, b) if x is not None]
+    return min(limits) if limits else None
 
 
 class AnswerLoop:
@@ -90,6 +102,10 @@ class AnswerLoop:
     added to the database's notes for this question only; ``correction`` (a rejected SQL and why)
     starts the loop from it ("regenerate" in the REPL); ``review`` may edit the SQL before it runs;
     ``on_retry`` hears about each failed attempt before the next one starts.
+
+    ``settings.budget`` bounds the whole question in seconds: no attempt starts once it is spent,
+    and an attempt's generation may not outlast it (why: three attempts of 512 tokens on a CPU
+    are minutes; a user with a deadline would rather have the failure now).
     """
 
     def __init__(
@@ -127,13 +143,20 @@ class AnswerLoop:
         _ = session.engine
         # the first answer after loading pays for the load, whoever triggered it
         timings = Timings(load_s=session.take_load_time())
+        self.timings = timings
+        self.started = started
         max_attempts = 1 + max(0, session.settings.max_retries)
+        self.max_attempts = max_attempts
         for attempt in range(1, max_attempts + 1):
             last = attempt == max_attempts
+            budget_left = self._budget_left()
+            generation_limit = session.settings.generation_timeout or None
+            # True when this attempt may stop for the budget's sake before its own time limit
+            budget_bounds = budget_left is not None and (generation_limit is None or budget_left < generation_limit)
             try:
                 generated = generate_sql(
                     session, question, on_token=self.on_token, correction=self.correction, previous=self.previous,
-                    instructions=self.instructions,
+                    instructions=self.instructions, time_limit_s=budget_left,
                 )
             except SQLGenerationError as exc:
                 generation = getattr(exc, "generation", None)
@@ -142,7 +165,8 @@ class AnswerLoop:
                     self.generations.append(generation)
                 stopped_by_time = getattr(generation, "finish_reason", None) == "time"
                 # a model that ran out of time would only do so again
-                self._failed(FailedAttempt(sql=exc.sql or "", error=exc.message), exc, attempt, final=last or stopped_by_time)
+                self._failed(exc.sql or "", exc, attempt, final=last or stopped_by_time,
+                             out_of_budget=stopped_by_time and budget_bounds)
                 continue
             timings.add_generation(generated.generation)
             self.generations.append(generated.generation)
@@ -153,7 +177,7 @@ class AnswerLoop:
                 except (QueryTimeoutError, Interrupted):
                     raise
                 except DatabaseError as exc:
-                    self._failed(FailedAttempt(sql=answer.sql, error=exc.message), exc, attempt, final=answer.edited or last)
+                    self._failed(answer.sql, exc, attempt, final=answer.edited or last)
                     continue
                 answer.columns = result.columns
                 answer.rows = result.rows
@@ -178,6 +202,7 @@ class AnswerLoop:
             attempts=attempt,
             failed_attempts=list(self.failures),
             timings=timings,
+            mended=list(generated.mended),
         )
         if self.review is not None:
             edited = self.review(answer.sql)
@@ -186,14 +211,30 @@ class AnswerLoop:
                 answer.edited = True
         return answer
 
-    def _failed(self, failure: FailedAttempt, error: SqlcoderError, attempt: int, *, final: bool) -> None:
-        """Record a failed attempt; raise :class:`AnswerFailed` when it was the last one allowed."""
+    def _budget_left(self) -> float | None:
+        """Seconds left of the question's time budget (None: no budget)."""
+        budget = self.session.settings.budget
+        if not budget:
+            return None
+        return max(0.0, budget - (time.perf_counter() - self.started))
+
+    def _failed(self, sql: str, error: SqlcoderError, attempt: int, *, final: bool, out_of_budget: bool = False) -> None:
+        """Record a failed attempt; raise :class:`AnswerFailed` when it was the last one allowed
+        (or the time budget is spent)."""
         from ..prompts import Correction
 
+        elapsed = time.perf_counter() - self.started
+        failure = FailedAttempt(
+            sql=sql, error=error.message, attempt=attempt, max_attempts=self.max_attempts, elapsed_s=elapsed
+        )
         self.failures.append(failure)
-        if final:
+        left = self._budget_left()
+        out_of_budget = out_of_budget or (left is not None and left <= 0 and not final)
+        if final or out_of_budget:
+            self.timings.total_s = elapsed
             raise AnswerFailed(
-                error, attempts=attempt, failed_attempts=list(self.failures), generations=list(self.generations)
+                error, attempts=attempt, failed_attempts=list(self.failures), generations=list(self.generations),
+                timings=self.timings, budget_s=self.session.settings.budget if out_of_budget else None,
             ) from error
         if self.on_retry is not None:
             self.on_retry(failure)

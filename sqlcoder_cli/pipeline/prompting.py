@@ -127,13 +127,13 @@ def plan_prompt(
     if previous is not None:
         previous = in_dialect(session, previous, model_dialect) or previous
 
-    def build(ddl: str, asked: str = question) -> Prompt:
+    def build(ddl: str, asked: str = question, shown: tuple[Example, ...] = examples) -> Prompt:
         request = PromptRequest(
             question=asked.strip(),
             ddl=ddl,
             dialect=target,
             instructions=notes,
-            examples=examples,
+            examples=shown,
             correction=correction,
             previous=previous,
             question_first=PROMPT_LAYOUTS[settings.prompt_layout],
@@ -156,6 +156,9 @@ def plan_prompt(
     else:
         ddl = pruned.ddl
     prompt = build(ddl)
-    other = build(ddl, "\u2063" + question).text  # differs exactly where the question starts
+    # The prefix later questions share ends where the question starts, or where the remembered
+    # examples start: they are chosen per question, so a prefix holding them would be saved and
+    # looked up under other tokens every time and the schema's KV state never reused.
+    other = build(ddl, "\u2063" + question, ()).text  # differs where the question or the examples start
     stable = os.path.commonprefix([prompt.text, other])
     return PromptPlan(prompt=prompt, pruned=pruned, notes=notes, examples=examples, stable_prefix=stable)

@@ -30,6 +30,13 @@ class Timings:
         self.cached_tokens += generation.cached_tokens
         self.generated_tokens += generation.generated_tokens
 
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Generation speed over every model call of the answer (None before any token)."""
+        if self.generated_tokens <= 0 or self.generate_s <= 0:
+            return None
+        return self.generated_tokens / self.generate_s
+
     def to_dict(self) -> dict[str, float | int]:
         return {
             "load_s": round(self.load_s, 4),
@@ -49,6 +56,11 @@ class FailedAttempt:
 
     sql: str
     error: str
+    #: which attempt this was (1 = the first) and how many the settings allow
+    attempt: int = 0
+    max_attempts: int = 0
+    #: seconds since the question was asked, when this attempt failed (for a time budget's display)
+    elapsed_s: float = 0.0
 
     def to_dict(self) -> dict[str, str]:
         return {"sql": self.sql, "error": self.error}
@@ -73,6 +85,10 @@ class Answer:
     model_dialect: str = ""
     db_dialect: str = ""
     edited: bool = False
+    #: what mending changed in the model's SQL without asking it again, one line each ("moved
+    #: column name from o to c", "date arithmetic rewritten for SQLite"); empty when nothing was
+    #: mended. ``model_sql`` keeps what the model wrote.
+    mended: list[str] = field(default_factory=list)
     #: model calls it took (1 = right the first time)
     attempts: int = 1
     failed_attempts: list[FailedAttempt] = field(default_factory=list)
@@ -97,6 +113,7 @@ class Answer:
             "model_dialect": self.model_dialect,
             "db_dialect": self.db_dialect,
             "edited": self.edited,
+            "mended": list(self.mended),
             "attempts": self.attempts,
             "failed_attempts": [f.to_dict() for f in self.failed_attempts],
         }

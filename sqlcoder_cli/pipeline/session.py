@@ -211,10 +211,15 @@ class Session:
             return ""
         return NotesStore(self.config.paths).get(self.db_key)
 
-    def remember(self, question: str, sql: str) -> bool:
-        """Store a confirmed (question, SQL) pair as a future few-shot example (if enabled)."""
+    def remember(self, question: str, sql: str, *, previous: Answer | Example | None = None) -> bool:
+        """Store a confirmed (question, SQL) pair as a future few-shot example (if enabled).
+
+        A follow-up ("only for 2023") means nothing alone: with ``previous`` (the answer it
+        followed) it is stored as one question that says both (:func:`follow_up_question`)."""
         if not self.settings.memory:
             return False
+        if previous is not None:
+            question = follow_up_question(previous.question, question)
         self.memory.add(self.db_key, question, sql)
         return True
 
@@ -271,3 +276,9 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def follow_up_question(previous: str, follow_up: str) -> str:
+    """A follow-up and the question it followed as one question, for memory: "Revenue per month
+    (follow-up: only for 2023)" — the SQL stored with it answers exactly that."""
+    return f"{previous.strip()} (follow-up: {follow_up.strip()})"

@@ -44,6 +44,9 @@ class AnswerSettings:
     generation_timeout: float = field(default=120.0, metadata=_flag(
         "--generation-timeout", "Seconds the model may spend writing one answer; 0 = no limit (default: config generation_timeout, 120).",
         min=0, max=7 * 24 * 3600))
+    budget: float = field(default=0.0, metadata=_flag(
+        "--budget", "Seconds one question may take over all its attempts; no retry starts after it; 0 = no limit (default: config budget, 0).",
+        min=0, max=7 * 24 * 3600))
     # --- self-correction ------------------------------------------------------------------------
     max_retries: int = field(default=2, metadata=_flag(
         "--retries", "Extra attempts when the SQL fails validation or execution (default: config max_retries, 2).",

@@ -11,6 +11,8 @@ join.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -40,9 +42,23 @@ def _columns_by_source(select: exp.Select, mapping: dict[str, dict[str, str]]) -
     return sources
 
 
+@dataclass(frozen=True)
+class Requalified:
+    """The mended SQL and what moved, one ``"T2.rating -> T1.rating"`` per column reference."""
+
+    sql: str
+    moves: tuple[str, ...]
+
+
 def requalify_columns(sql: str, schema_mapping: dict, *, dialect: str) -> str | None:
     """``sql`` with each column on the wrong alias moved to the one table of its SELECT that has it,
     or None when there is nothing to mend (or it cannot be parsed)."""
+    mended = requalify(sql, schema_mapping, dialect=dialect)
+    return None if mended is None else mended.sql
+
+
+def requalify(sql: str, schema_mapping: dict, *, dialect: str) -> Requalified | None:
+    """Like :func:`requalify_columns`, saying which references moved (users are told what was mended)."""
     mapping = {str(t).lower(): {str(c).lower(): str(v) for c, v in cols.items()} for t, cols in schema_mapping.items()
                if isinstance(cols, dict)}
     try:
@@ -52,7 +68,7 @@ def requalify_columns(sql: str, schema_mapping: dict, *, dialect: str) -> str | 
         return None
     if tree is None:
         return None
-    changed = False
+    moves: list[str] = []
     for select in tree.find_all(exp.Select):
         sources = _columns_by_source(select, mapping)
         if len(sources) < 2:
@@ -72,9 +88,10 @@ def requalify_columns(sql: str, schema_mapping: dict, *, dialect: str) -> str | 
                 other = column.parent.right if column.parent.left is column else column.parent.left
                 if isinstance(other, exp.Column) and other.table.lower() == owners[0] and other.name.lower() == name:
                     continue  # would compare the column with itself
-            column.set("table", exp.to_identifier(sources[owners[0]][0]))
-            changed = True
-    if not changed:
+            moved_to = sources[owners[0]][0]
+            moves.append(f"{column.table}.{column.name} -> {moved_to}.{column.name}")
+            column.set("table", exp.to_identifier(moved_to))
+    if not moves:
         return None
     with quiet_sqlglot():
-        return tree.sql(dialect=dialect or None)
+        return Requalified(tree.sql(dialect=dialect or None), tuple(moves))

@@ -137,3 +137,95 @@ def test_a_schema_budget_prunes_the_prompt_and_is_a_flag_everywhere(config: Conf
     group = typer.main.get_command(app)
     for name in ("ask", "repl", "eval", "mcp"):
         assert any("--schema-budget" in p.opts for p in group.commands[name].params), name  # type: ignore[attr-defined]
+
+
+# --- what mending changed, the time budget, failures with their timings (issue 14, items 7 and 8) ---
+def test_a_mended_answer_says_what_changed_and_keeps_the_model_sql(config: Config) -> None:
+    slip = "SELECT c.status FROM orders AS o JOIN customers AS c ON c.customer_id = o.customer_id"
+    session, _ = session_with(config, slip, COUNT)
+    with session:
+        mended = session.ask("What is the status of each order?")
+        plain = session.ask("How many customers are there?")
+    assert mended.mended == ["column on the wrong alias: c.status -> o.status"]
+    assert mended.model_sql == slip and mended.sql != slip
+    assert mended.to_dict()["mended"] == mended.mended and mended.to_dict()["model_sql"] == slip
+    assert plain.mended == [] and plain.to_dict()["mended"] == []
+
+
+def test_date_arithmetic_rewritten_for_sqlite_is_reported(config: Config) -> None:
+    foreign = "SELECT COUNT(*) FROM orders WHERE order_date >= DATE('2024-06-30') - INTERVAL '30 days'"
+    session, _ = session_with(config, foreign)
+    with session:
+        answer = session.ask("How many orders in the 30 days before July 2024?")
+    assert answer.executed and "INTERVAL" not in answer.sql.upper()
+    assert len(answer.mended) == 1 and answer.mended[0].startswith("date arithmetic SQLite lacks")
+    session, _ = session_with(config, foreign, max_retries=0, mend=False)
+    with session, pytest.raises(AnswerFailed):
+        session.ask("How many orders in the 30 days before July 2024?")
+
+
+def test_failed_attempts_carry_their_number_and_the_failure_its_timings(config: Config) -> None:
+    session, _ = session_with(config, "SELECT nope FROM customers", "SELECT nope2 FROM customers", max_retries=1)
+    seen = []
+    with session, pytest.raises(AnswerFailed) as caught:
+        session.ask("How many customers are there?", on_retry=seen.append)
+    assert [(f.attempt, f.max_attempts) for f in caught.value.failed_attempts] == [(1, 2), (2, 2)]
+    assert [(f.attempt, f.max_attempts) for f in seen] == [(1, 2)]  # the last failure is the error itself
+    timings = caught.value.timings
+    assert timings.generated_tokens == sum(g.generated_tokens for g in caught.value.generations) > 0
+    assert timings.total_s > 0 and timings.tokens_per_s is not None
+    assert caught.value.budget_s is None
+
+
+def test_no_attempt_starts_once_the_time_budget_is_spent(config: Config) -> None:
+    engine = ScriptedEngine(["SELECT nope FROM customers", "SELECT nope2 FROM customers", COUNT], delay_s=0.3)
+    with Session(config, engine=engine, max_retries=5, budget=0.5) as session:
+        with pytest.raises(AnswerFailed) as caught:
+            session.ask("How many customers are there?")
+    error = caught.value
+    # two attempts fit in 0.5 s of 0.3 s each (the second one capped by what was left), no third
+    assert len(engine.calls) == 2 and error.attempts == 2 and error.budget_s == 0.5
+    assert "the 0.5 s time budget was spent" in str(error) and "--budget" in (error.hint or "")
+    assert engine.calls[0].time_limit_s is not None and engine.calls[0].time_limit_s <= 0.5
+    assert engine.calls[1].time_limit_s is not None and engine.calls[1].time_limit_s < 0.3
+    assert error.failed_attempts[0].elapsed_s >= 0.3
+
+
+def test_without_a_budget_generation_keeps_its_own_limit(config: Config) -> None:
+    session, engine = session_with(config, COUNT)
+    with session:
+        session.ask("How many customers are there?")
+    assert session.settings.budget == 0 and engine.calls[0].time_limit_s == session.settings.generation_timeout
+
+
+def test_the_budget_is_a_config_key_and_a_flag() -> None:
+    from sqlcoder_cli.config import Config as ConfigClass
+
+    assert "budget" in ConfigClass.keys() and "budget" in AnswerSettings.names()
+    assert AnswerSettings.__dataclass_fields__["budget"].metadata["flag"] == "--budget"
+
+
+# --- remembered examples (issue 14, item 6) ------------------------------------------------------
+def test_a_follow_up_is_remembered_with_the_question_it_followed(config: Config) -> None:
+    session, _ = session_with(config, COUNT, COUNT + " WHERE city = 'Berlin'")
+    with session:
+        first = session.ask("How many customers are there?")
+        second = session.ask("only those in Berlin", previous=first)
+        assert session.remember(second.question, second.sql, previous=first)
+        stored = [item.question for item in session.memory.list(session.db_key)]
+    assert stored == ["How many customers are there? (follow-up: only those in Berlin)"]
+
+
+def test_remembered_examples_stay_out_of_the_shared_prefix(config: Config) -> None:
+    """Examples are chosen per question: the prefix whose KV state is saved must end before them,
+    or every question would save (and miss) a state of its own."""
+    session, engine = session_with(config, COUNT, COUNT)
+    with session:
+        session.remember("How many customers live in Berlin?", "SELECT COUNT(*) FROM customers WHERE city = 'Berlin'")
+        plan = session.plan_prompt("How many customers live in Paris?")
+        assert plan.examples, "the similar example is shown"
+        assert "Berlin" in plan.prompt.text and "Berlin" not in plan.stable_prefix
+        assert "CREATE TABLE" in plan.stable_prefix  # the schema is in it (the chat layout puts it first)
+        bare = Session(session.config, engine=engine, memory=False)
+        with bare:
+            assert bare.plan_prompt("How many orders are there?").stable_prefix == plan.stable_prefix
