@@ -10,8 +10,8 @@ tuning:
    known values (sampled values, enum/CHECK lists; "stocks" meets the value 'stock'). A schema term
    also meets a question word with the same root ("sender" ~ "sent", "participation" ~ "participated"),
    as a prefix ("cust" ~ "customers") or as a consonant abbreviation ("qty", "amt", "dt"). Terms that
-   occur in many columns count less (IDF); a table name's match is divided by the square root of its
-   word count. Temporal questions (dates, years, month/day names, "last", "since", ...) favour each
+   occur in many columns, or in the comments of many tables, count less (IDF); a table name's match
+   is divided by the square root of its word count. Temporal questions (dates, years, month/day names, "last", "since", ...) favour each
    kept table's date/time columns; aggregate questions ("total", "how many", ...) its numeric ones.
 2. The best-matched tables (score >= 0.3 x the best, at most 6) form the core; a core table that does
    not join another core table directly brings the tables on the shortest join path (<= 3 joins) to
@@ -20,9 +20,13 @@ tuning:
    ``sbCustomer``.
 3. Selection, while the budget lasts: core tables with their key, join and label (``name``/``title``)
    columns and strongly matched columns; the other matched columns of kept tables (score x table
-   relevance); the other matched tables and the neighbours of matched tables; the remaining columns
-   of kept tables; more whole tables; sampled values of unmatched columns last. Ties break on schema
-   order, so the result is deterministic.
+   relevance); the other related tables (score >= 0.2 x the best) and the tables they join; the
+   remaining columns of kept tables; more whole tables; sampled values of unmatched columns last.
+   Ties break on schema order, so the result is deterministic.
+   Pruning stops at relevance, not at the budget: tables the question is not about come in only as
+   a hedge against words that missed a table, and at most as many tokens of them as of the related
+   part. In a 500-table warehouse "How many invoices are unpaid?" keeps ``invoices``, the table it
+   joins and two others (~340 tokens), not the first hundred tables that would fit.
 4. Token costs are counted once per table header and per column line and summed (scaled so the
    whole schema's sum equals the full DDL's real count); the chosen DDL is then counted for real and
    the selection redone with a corrected limit, so ``tokens <= budget`` holds without re-rendering
@@ -43,6 +47,11 @@ from .ddl import _referred, _render_table, join_hint_line, render_ddl
 from .introspect import Column, Schema, Table
 from .joins import JoinGraph
 from .words import term_similarity, terms
+
+#: a matched table counts as related to the question at this fraction of the best table's score
+RELATED = 0.2
+#: unrelated tables may add at most this share of the related part's tokens
+UNRELATED_SHARE = 1.0
 
 _PIECES = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d|\s+|[^\sA-Za-z\d]")
 
@@ -197,12 +206,19 @@ def _score(schema: Schema, question: str, notes: str) -> list[_Scored]:
     aggregate = bool(_AGGREGATE.search(text))
     df: dict[str, int] = {}
     col_terms: dict[tuple[int, str], list[str]] = {}
+    comment_df: dict[str, int] = {}
     for i, t in enumerate(schema.tables):
+        described: set[str] = set(terms(t.comment or ""))
         for c in t.columns:
             ts = terms(c.name)
             col_terms[(i, c.name)] = ts
             for term in set(ts):
                 df[term] = df.get(term, 0) + 1
+            described.update(terms(c.comment or ""))
+        for term in described:  # a word every table's comments use ("entity", "display") tells little
+            comment_df[term] = comment_df.get(term, 0) + 1
+    for term, n in comment_df.items():
+        df[term] = max(df.get(term, 0), n)
     m = _Matcher(q_terms, df)
     scored: list[_Scored] = []
     for i, t in enumerate(schema.tables):
@@ -396,7 +412,10 @@ def prune_schema(
             push(by_id[id(nb)])
     for s in ranked:
         push(s)
-    near = {id(n) for m in matched for n in neighbours[id(m.table)]}
+    # what the question is about: matched tables scoring at least RELATED x the best (a word that
+    # every table's comments share matches them all, weakly), and the tables they join directly
+    related = {id(m.table) for m in matched if m.score >= RELATED * top}
+    near = {id(n) for m in matched if id(m.table) in related for n in neighbours[id(m.table)]}
 
     def relevance(s: _Scored) -> float:
         return 0.5 + 0.5 * min(1.0, s.score / top) if top > 0 else 1.0
@@ -456,7 +475,7 @@ def prune_schema(
             try_column(s, name)
         # 3: the other matched tables, then neighbours of matched tables, with keys and matched columns
         for s in order:
-            if id(s.table) not in kept and (s.score > 0 or id(s.table) in near):
+            if id(s.table) not in kept and (id(s.table) in related or id(s.table) in near):
                 try_table(s, essentials(s))
         # 4: the other columns of kept tables, best table and best column first
         for s in list(kept_order):
@@ -465,10 +484,18 @@ def prune_schema(
             for c in rest:
                 try_column(s, c.name)
         # 5: further tables, whole (or keys and matches), while they fit; a run of misses ends it
+        # unrelated tables only as a hedge against words that missed a table, and never more of
+        # them than of what the question is about: stop at relevance, not at the budget
         misses = 0
+        relevant_used: float | None = None
         for s in order:
             if id(s.table) in kept:
                 continue
+            if id(s.table) not in related and id(s.table) not in near:
+                if relevant_used is None:
+                    relevant_used = used
+                if used >= (1 + UNRELATED_SHARE) * relevant_used:
+                    break
             if misses >= 12:
                 break
             misses += 1

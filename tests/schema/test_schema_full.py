@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from testkit.wide_schema import make_wide_database
 
 from sqlcoder_cli.config import Paths
 from sqlcoder_cli.db import open_database
@@ -296,30 +297,9 @@ def test_prune_general_rules() -> None:
     assert shipment is not None and {"ship_dt", "ship_qty"} <= {c.name for c in shipment.columns}
 
 
-def _make_500(path: Path) -> None:
-    conn = sqlite3.connect(path)
-    stmts = []
-    for i in range(500):
-        ref = f",\n  parent_id INTEGER REFERENCES t{i - 1:03d}(id) -- the t{i - 1:03d} row this belongs to" if i else ""
-        stmts.append(
-            f"CREATE TABLE t{i:03d} ( -- entity number {i} of the generated warehouse\n  id INTEGER PRIMARY KEY,\n  name_{i} TEXT NOT NULL, -- display name {i}\n"
-            f"  amount_{i} NUMERIC(10, 2), -- amount in euros\n  created_at TIMESTAMP,\n"
-            f"  kind TEXT CHECK (kind IN ('a', 'b')){ref}\n)"
-        )
-    stmts.append(
-        "CREATE TABLE invoices (\n  invoice_id INTEGER PRIMARY KEY,\n  t042_id INTEGER REFERENCES t042(id),\n"
-        "  paid_status TEXT, -- whether the invoice is paid\n  due_date DATE\n)"
-    )
-    for s in stmts:
-        conn.execute(s)
-    conn.execute("INSERT INTO invoices VALUES (1, 1, 'paid', '2024-01-01'), (2, 1, 'overdue', '2024-02-01')")
-    conn.commit()
-    conn.close()
-
-
 def test_500_tables_introspect_cache_and_prune(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "wide.db"
-    _make_500(path)
+    make_wide_database(path)
     paths = _paths(tmp_path)
     t0 = time.perf_counter()
     with Database(resolve_database(str(path))) as db:
@@ -349,3 +329,19 @@ def test_500_tables_introspect_cache_and_prune(tmp_path: Path, capsys: pytest.Ca
             f"\n500 tables: first load_schema (introspect) {first_s:.2f}s, second (cache) {second_s:.3f}s, "
             f"prune {prune_s:.2f}s, full DDL {full_tokens} tokens -> pruned {pruned.tokens}"
         )
+
+
+def test_pruning_stops_at_relevance_not_at_the_budget(tmp_path: Path) -> None:
+    """500 unrelated tables fit a 3,000-token budget many times over; the question is about one
+    table (and the one it joins), so the rest stays out (issue 17: 3,487 tokens were kept before)."""
+    path = tmp_path / "wide.db"
+    make_wide_database(path)
+    with Database(resolve_database(str(path))) as db:
+        schema, _ = load_schema(db, _paths(tmp_path))
+    pruned = prune_schema(schema, "How many invoices are unpaid?", budget_tokens=3000)
+    kept = [t.name for t in pruned.schema.tables]
+    assert kept[0] == "invoices" and "t042" in kept  # the table asked about and the table it joins
+    assert len(kept) <= 6 and pruned.tokens <= 500, (kept, pruned.tokens)
+    # a word every table's comments use ("display name") no longer makes all 500 tables related
+    named = prune_schema(schema, "Which invoices are overdue, with the display name of their t042 entity?", budget_tokens=3000)
+    assert len(named.schema.tables) <= 10 and named.tokens <= 1000
