@@ -53,17 +53,21 @@ def generate_sql(
     previous: Example | None = None,
     instructions: str = "",
     time_limit_s: float | None = None,
+    timings: Timings | None = None,
 ) -> GeneratedSQL:
     """Ask the model once, then make its SQL safe, native and valid for the database (or raise).
 
     ``time_limit_s`` caps the generation below the settings' ``generation_timeout`` (what is left
-    of a question's time budget)."""
+    of a question's time budget); ``timings`` receives the planning and checking seconds."""
     from ..sql.extract import extract_sql
 
     if not question.strip():
         raise SQLGenerationError("the question is empty")
     settings = session.settings
+    clock = time.perf_counter()
     plan = plan_prompt(session, question, correction=correction, previous=previous, instructions=instructions)
+    if timings is not None:
+        timings.plan_s += time.perf_counter() - clock
     prompt = plan.prompt
     engine = session.engine
     generation = engine.generate(
@@ -78,6 +82,7 @@ def generate_sql(
         state_cache=session.state_cache,
         grammar=session.sql_grammar if settings.grammar and engine.supports_grammar else None,
     )
+    clock = time.perf_counter()
     try:
         model_sql = extract_sql(generation.text)
         prepared = prepare(session, model_sql, source_dialect=prompt.sql_dialect)
@@ -86,6 +91,9 @@ def generate_sql(
         if exc.sql is None:
             exc.sql = generation.text.strip()
         raise
+    finally:
+        if timings is not None:
+            timings.check_s += time.perf_counter() - clock
     return GeneratedSQL(sql=prepared.sql, model_sql=model_sql, plan=plan, generation=generation, mended=prepared.mended)
 
 
@@ -138,11 +146,14 @@ class AnswerLoop:
         started = time.perf_counter()
         if not question.strip():
             raise UsageError("the question is empty", hint='ask something, e.g. "How many customers are there?"')
-        if not session.schema.tables:  # before the model loads: nothing it writes could run
+        schema_clock = time.perf_counter()
+        tables = session.schema.tables
+        schema_s = time.perf_counter() - schema_clock
+        if not tables:  # before the model loads: nothing it writes could run
             raise DatabaseError(f"{session.database.target.display} has no tables or views to ask about")
         _ = session.engine
         # the first answer after loading pays for the load, whoever triggered it
-        timings = Timings(load_s=session.take_load_time())
+        timings = Timings(load_s=session.take_load_time(), schema_s=schema_s)
         self.timings = timings
         self.started = started
         max_attempts = 1 + max(0, session.settings.max_retries)
@@ -156,7 +167,7 @@ class AnswerLoop:
             try:
                 generated = generate_sql(
                     session, question, on_token=self.on_token, correction=self.correction, previous=self.previous,
-                    instructions=self.instructions, time_limit_s=budget_left,
+                    instructions=self.instructions, time_limit_s=budget_left, timings=timings,
                 )
             except SQLGenerationError as exc:
                 generation = getattr(exc, "generation", None)

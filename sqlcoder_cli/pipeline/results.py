@@ -21,6 +21,12 @@ class Timings:
     prompt_tokens: int = 0
     cached_tokens: int = 0
     generated_tokens: int = 0
+    #: the stages around the model (``--verbose`` shows where the time goes): reading the schema
+    #: (from the database or the schema cache; ~0 when an earlier question of the session read it),
+    #: pruning it and building the prompt, checking the SQL (extract, guard, translate, validate)
+    schema_s: float = 0.0
+    plan_s: float = 0.0
+    check_s: float = 0.0
 
     def add_generation(self, generation: Generation) -> None:
         """Count one model call (an answer may take several attempts)."""
@@ -47,6 +53,9 @@ class Timings:
             "prompt_tokens": self.prompt_tokens,
             "cached_tokens": self.cached_tokens,
             "generated_tokens": self.generated_tokens,
+            "schema_s": round(self.schema_s, 4),
+            "plan_s": round(self.plan_s, 4),
+            "check_s": round(self.check_s, 4),
         }
 
 

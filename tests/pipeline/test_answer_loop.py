@@ -229,3 +229,15 @@ def test_remembered_examples_stay_out_of_the_shared_prefix(config: Config) -> No
         bare = Session(session.config, engine=engine, memory=False)
         with bare:
             assert bare.plan_prompt("How many orders are there?").stable_prefix == plan.stable_prefix
+
+
+def test_timings_break_the_answer_down_by_stage(config: Config) -> None:
+    session, _ = session_with(config, "SELECT nope FROM customers", COUNT, COUNT)
+    with session:
+        first = session.ask("How many customers are there?")
+        second = session.ask("How many customers are there?")
+    t = first.timings
+    assert t.schema_s > 0 and t.plan_s > 0 and t.check_s > 0  # two attempts planned and checked
+    assert t.schema_s + t.plan_s + t.check_s + t.prompt_s + t.generate_s + t.execute_s <= t.total_s
+    assert second.timings.schema_s < t.schema_s  # read once per session
+    assert {"schema_s", "plan_s", "check_s"} <= set(first.to_dict()["timings"])
