@@ -3,6 +3,10 @@
 Models wrap SQL in Markdown fences, ``[SQL]`` tags, introductory prose or trailing explanations.
 The pipeline needs exactly one statement, so this module removes the wrapping and keeps the first
 statement; deciding whether that statement is allowed to run is :mod:`.guard`'s job.
+
+Reasoning models (OmniSQL, Arctic-Text2SQL-R1, Qwen3 ...) think first, in ``<think>...</think>``,
+and may draft queries there; their answer is what follows the thinking (inside ``<answer>`` tags
+when they use them), and of several SQL blocks in it, the last is the final one.
 """
 
 from __future__ import annotations
@@ -29,18 +33,49 @@ _PROSE_RE = re.compile(
     r"(?i)^\s*(?:this|the|here|explanation|note|it|in this|i |i'|we |assuming|please|these|"
     r"that|above|hope|let me|output|result)\b"
 )
+_THINK_OPEN = re.compile(r"<think>", re.I)
+_THINK_CLOSE = re.compile(r"</think>", re.I)
+_ANSWER_RE = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL | re.I)
 _SQL_FENCE_LANGS = {"sql", "sqlite", "postgres", "postgresql", "mysql", "duckdb", "tsql", "plsql", "psql"}
 
 
-def _unwrap(text: str) -> str:
-    """Remove ``[SQL]`` tags and Markdown fences, preferring a block labelled as SQL."""
+def strip_reasoning(text: str) -> tuple[str, bool]:
+    """The answer after a model's thinking, and whether there was thinking at all.
+
+    ``<think>`` without ``</think>`` means the model stopped while still thinking: there is no
+    answer yet (:class:`SQLGenerationError`, so the user is told to allow more tokens)."""
+    closes = list(_THINK_CLOSE.finditer(text))
+    if closes:
+        text = text[closes[-1].end():]
+    elif _THINK_OPEN.search(text):
+        raise SQLGenerationError(
+            "the model stopped while still reasoning, before it wrote its answer",
+            hint="allow it more tokens (--max-tokens), or use a model that answers without reasoning",
+        )
+    else:
+        return _answer_part(text), False
+    return _answer_part(text), True
+
+
+def _answer_part(text: str) -> str:
+    answer = _ANSWER_RE.search(text)
+    return answer.group(1) if answer else text
+
+
+def _unwrap(text: str, *, last: bool = False) -> str:
+    """Remove ``[SQL]`` tags and Markdown fences, preferring a block labelled as SQL (the first, or
+    with ``last`` the last one: a reasoning answer's final query)."""
     tag = _TAG_RE.search(text)
     if tag:
         text = tag.group(1)
     fences = list(_FENCE_RE.finditer(text))
     if fences:
         labelled = [m for m in fences if m.group(1).lower() in _SQL_FENCE_LANGS and m.group(2).strip()]
-        chosen = labelled[0] if labelled else next((m for m in fences if m.group(2).strip()), None)
+        filled = [m for m in fences if m.group(2).strip()]
+        if last:
+            labelled.reverse()
+            filled.reverse()
+        chosen = labelled[0] if labelled else next(iter(filled), None)
         if chosen is not None:
             return chosen.group(2)
         if text.strip().startswith("```"):
@@ -106,7 +141,8 @@ def extract_sql(text: str) -> str:
     """
     if not text or not text.strip():
         raise SQLGenerationError("the model returned no SQL")
-    body = _unwrap(text.replace("\r\n", "\n"))
+    answer, reasoned = strip_reasoning(text.replace("\r\n", "\n"))
+    body = _unwrap(answer, last=reasoned)
     body = _skip_prose(body.strip())
     body = _drop_trailing_prose(body)
     body = _cut_first_statement(body).strip()

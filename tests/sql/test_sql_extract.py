@@ -38,3 +38,33 @@ def test_extract(text: str, expected: str) -> None:
 def test_no_sql(text: str) -> None:
     with pytest.raises(SQLGenerationError, match="the model returned no SQL"):
         extract_sql(text)
+
+
+# --- reasoning models: <think> blocks, <answer> tags, the last query is the final one ------------
+def test_the_answer_after_the_thinking_is_taken_not_a_draft_inside_it() -> None:
+    text = (
+        "<think>\nFirst try:\n```sql\nSELECT name FROM users\n```\nNo, we need the count.\n</think>\n"
+        "The query:\n```sql\nSELECT COUNT(*) FROM users;\n```"
+    )
+    assert extract_sql(text) == "SELECT COUNT(*) FROM users"
+
+
+def test_of_several_blocks_in_a_reasoned_answer_the_last_is_final() -> None:
+    text = "<think>plan</think>\n```sql\nSELECT 1\n```\nRefined:\n```sql\nSELECT 2\n```"
+    assert extract_sql(text) == "SELECT 2"
+
+
+def test_answer_tags_are_unwrapped() -> None:
+    text = "<think>\nreasoning\n</think>\n<answer>\n```sql\nSELECT a FROM t\n```\n</answer>"
+    assert extract_sql(text) == "SELECT a FROM t"
+    assert extract_sql("<answer>SELECT b FROM t</answer>") == "SELECT b FROM t"
+
+
+def test_a_model_still_thinking_when_it_stopped_says_so() -> None:
+    with pytest.raises(SQLGenerationError, match="still reasoning") as caught:
+        extract_sql("<think>\nLet me look at the tables. ```sql\nSELECT")
+    assert "--max-tokens" in (caught.value.hint or "")
+
+
+def test_answers_without_thinking_keep_the_first_block() -> None:
+    assert extract_sql("```sql\nSELECT 1\n```\nor\n```sql\nSELECT 2\n```") == "SELECT 1"
