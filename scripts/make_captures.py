@@ -24,7 +24,7 @@ def capture(args: list[str], name: str, title: str, *, stdin: str | None = None)
     from rich.text import Text
 
     from sqlcoder_cli.cli.app import run
-    from sqlcoder_cli.cli.environment import Environment
+    from sqlcoder_cli.frontend.environment import Environment
 
     stdout, stderr = io.StringIO(), io.StringIO()
     environ = dict(os.environ) | {"FORCE_COLOR": "1", "COLUMNS": str(WIDTH)}

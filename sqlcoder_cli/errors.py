@@ -48,6 +48,12 @@ class ConfigError(UsageError):
     """The configuration file or an environment override is invalid."""
 
 
+class ChartError(UsageError):
+    """A result cannot be charted as asked (no numeric column, a kind the columns do not fit, a
+    file name that is not .png or .svg, matplotlib missing for files); exit 2 like any request
+    that cannot work as asked."""
+
+
 class HistoryError(SqlcoderError):
     """The history log (``history.sqlite``) cannot be read or written.
 

@@ -18,8 +18,8 @@ from typer.core import TyperGroup
 from ..__about__ import __version__
 from ..errors import ExitCode, Interrupted, SqlcoderError, Terminated
 from ..output.visible import visible
-from . import terminate
-from .environment import Environment
+from ..frontend import terminate
+from ..frontend.environment import Environment
 from .state import AppState, get_state
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from ..errors import ExitCode, ModelNotDownloadedError, SqlcoderError, UsageError
+from ..errors import AnswerFailed, ExitCode, ModelNotDownloadedError, SqlcoderError, UsageError
 from ..output.visible import visible
 from . import options
 from .inputs import check_question, read_questions
-from .render import render_answer, sql_syntax, stream_result
+from ..frontend.editor import edit_sql
+from ..frontend.live import LiveSQL
+from ..frontend.messages import attempt_failed_line, timings_line
+from ..frontend.render import render_answer, stream_result
 from .settings_flags import answer_options, engine_options, settings_from
 from .state import AppState, get_state, warn_if_privileged
 
@@ -20,41 +22,6 @@ if TYPE_CHECKING:
     from ..pipeline import Answer, FailedAttempt, PromptPlan, Session
 
 STREAMABLE = ("csv", "tsv", "jsonl")
-
-
-def _edit_in_editor(sql: str, environ: dict[str, str]) -> str:
-    """Open $VISUAL/$EDITOR on the SQL; an emptied buffer keeps the original."""
-    from .editor import edit_text
-
-    edited = edit_text(sql.rstrip() + ";\n", suffix=".sql", environ=environ)
-    if not edited.strip():
-        return sql
-    return edited.strip().rstrip(";").strip()
-
-
-class _LiveSQL(AbstractContextManager["_LiveSQL"]):
-    """Shows the SQL growing on stderr while the model writes it (only on a terminal)."""
-
-    def __init__(self, state: AppState) -> None:
-        from rich.live import Live
-
-        self.text = ""
-        self._live = Live(console=state.err, transient=True, refresh_per_second=12)
-
-    def __enter__(self) -> _LiveSQL:
-        self._live.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._live.__exit__(*exc)
-
-    def on_token(self, piece: str) -> None:
-        self.text += piece
-        self._live.update(sql_syntax(self.text))
-
-    def restart(self) -> None:
-        self.text = ""
-        self._live.update("")
 
 
 def _ensure_model(state: AppState, session: Session) -> None:
@@ -103,22 +70,31 @@ def _answer_one(state: AppState, session: Session, question: str, *, fmt: str, r
     if not session.model_loaded and state.show_progress:
         with state.err.status(f"loading {session.model_name}…", spinner="dots"):
             _ = session.engine
-    streamer: Any = _LiveSQL(state) if live else nullcontext()
+    budget = session.settings.budget
 
     def on_retry(failure: FailedAttempt) -> None:
-        if live:
-            streamer.restart()
+        streamer.stop()
         if state.verbose or state.show_progress:
-            state.warn(f"attempt failed: {failure.error}; asking the model to correct it")
+            state.warn(attempt_failed_line(failure, budget_s=budget))
 
-    with streamer:
-        return session.ask(
-            question,
-            execute=run,
-            on_token=streamer.on_token if live else None,
-            review=(lambda sql: _edit_in_editor(sql, state.env.environ)) if edit else None,
-            on_retry=on_retry,
-        )
+    def review(sql: str) -> str:
+        streamer.stop()
+        return edit_sql(sql, state.env.environ) or sql  # an emptied file keeps the model's SQL
+
+    with LiveSQL(state.err) as streamer:
+        try:
+            return session.ask(
+                question,
+                execute=run,
+                on_token=streamer.on_token if live else None,
+                review=review if edit else None,
+                on_retry=on_retry,
+            )
+        except AnswerFailed as failed:
+            streamer.stop()
+            if state.verbose and failed.timings is not None:
+                state.info(timings_line(failed.timings, model=session.model_name, attempts=failed.attempts, failed=True))
+            raise
 
 
 def _log_failure(history: History | None, session: Session, question: str, error: SqlcoderError) -> None:

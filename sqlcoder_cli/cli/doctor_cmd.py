@@ -153,6 +153,7 @@ def collect_checks(db: str | None, state_config: object, config_problem: str | N
             History(paths.history_file).check()
         except SqlcoderError as exc:
             checks.append(Check("history log", False, exc.message, "sqlcoder history --repair"))
+    from ..models.catalogue import ways_to_a_model
     from ..models.download import hub_cache_dir
     from ..models.store import ModelStore
 
@@ -173,7 +174,7 @@ def collect_checks(db: str | None, state_config: object, config_problem: str | N
             "models on disk",
             bool(on_disk),
             ", ".join(f"{m.name} ({gigabytes(m.size_bytes or 0)})" for m in on_disk) or "none",
-            "" if on_disk else f"sqlcoder models pull {config.default_model}",
+            "" if on_disk else ways_to_a_model(config.default_model),
         )
     )
     for model in on_disk:
@@ -187,8 +188,8 @@ def collect_checks(db: str | None, state_config: object, config_problem: str | N
                 database.execute("SELECT 1", limit=1)
                 checks.append(Check("database", True, f"{database.target.display}: connected read-only"))
                 checks.extend(_role_check(database))
-        except SqlcoderError as exc:
-            checks.append(Check("database", False, str(exc), "check the URL/path and that the server is running"))
+        except SqlcoderError as exc:  # the error's own hint when it has one (a missing driver: its extra)
+            checks.append(Check("database", False, exc.message, exc.hint or "check the URL/path and that the server is running"))
     return checks
 
 
@@ -225,7 +226,8 @@ def _role_check(database: Any) -> list[Check]:
             "database role",
             False,
             f"{privileges.describe()}; sqlcoder's read-only layers stand alone (docs/safety.md)",
-            "connect as a read-only role, created once by a superuser with: " + " ".join(READ_ONLY_ROLE_SQL),
+            "connect as a read-only role, created once by a superuser with: "
+            + " ".join(getattr(privileges, "read_only_sql", READ_ONLY_ROLE_SQL)),
         )
     ]
 

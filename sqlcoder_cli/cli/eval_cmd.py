@@ -11,7 +11,7 @@ import typer
 
 from ..errors import ExitCode, UsageError
 from . import options
-from .render import new_table, print_table
+from ..frontend.render import new_table, print_table
 from .settings_flags import answer_options, engine_options, settings_from
 from .state import AppState, get_state
 

@@ -51,7 +51,7 @@ def history(
     if not entries:
         state.info("the history log is empty" + (" for that search" if search or db else ""))
         return
-    from .render import print_rows
+    from ..frontend.render import print_rows
 
     print_rows(state, list(entries[0].ROW_HEADERS), [e.row() for e in entries])
 

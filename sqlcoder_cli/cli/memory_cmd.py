@@ -47,7 +47,7 @@ def list_examples(
     if not items:
         state.info("no remembered examples yet (they are stored when you run a query with --edit, or confirm one in the REPL)")
         return
-    from .render import print_rows
+    from ..frontend.render import print_rows
 
     rows = [(i.id, i.db_key, i.question, " ".join(i.sql.split())) for i in items]
     print_rows(state, ["id", "db", "question", "sql"], rows)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, List, Optional
 import typer
 
 from ..errors import UsageError
-from .render import new_table, print_table, stdout_in_colour
+from ..frontend.render import new_table, print_table, stdout_in_colour
 from .state import AppState, get_state
 
 if TYPE_CHECKING:
@@ -110,7 +110,9 @@ def list_models(ctx: typer.Context, fmt: str = FormatOption) -> None:
         )
     print_table(state, table)
     if not any(r.on_disk for r in rows):
-        state.info(f"no model on disk yet; download the default with: sqlcoder models pull {default_name}")
+        from ..models.catalogue import ways_to_a_model
+
+        state.info(f"no model on disk yet: {ways_to_a_model(default_name)}")
 
 
 # ------------------------------------------------------------------------------------------

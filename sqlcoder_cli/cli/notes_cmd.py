@@ -44,7 +44,7 @@ def show(ctx: typer.Context, db: Optional[str] = options.DbOption) -> None:
 @notes_app.command("edit")
 def edit(ctx: typer.Context, db: Optional[str] = options.DbOption) -> None:
     """Edit the notes in $VISUAL/$EDITOR (an empty file deletes them)."""
-    from .editor import edit_text
+    from ..frontend.editor import edit_text
 
     state = get_state(ctx)
     store, key, display = _store_and_key(state, db)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 from ..config import INT_BOUNDS, MAX_ROW_LIMIT
 from ..output.formats import FORMATS
+from .completion import complete_db, complete_format, complete_model
 from .inputs import not_blank_db, not_blank_model
 
 #: seconds a query may be given with --timeout (a week; larger values overflow some drivers' timers)
@@ -31,6 +32,7 @@ DbOption = typer.Option(
     help="Database: a SQLAlchemy URL or a SQLite/DuckDB file path, or 'demo' (default: config, SQLCODER_DB, else the bundled demo).",
     show_default=False,
     callback=not_blank_db,
+    autocompletion=complete_db,
 )
 ModelOption = typer.Option(
     None,
@@ -39,6 +41,7 @@ ModelOption = typer.Option(
     help="Model name from `sqlcoder models list`, or a path to a .gguf file.",
     show_default=False,
     callback=not_blank_model,
+    autocompletion=complete_model,
 )
 FormatOption = typer.Option(
     None,
@@ -46,6 +49,7 @@ FormatOption = typer.Option(
     "-f",
     help=f"Output format: {', '.join(FORMATS)} (default: table; jsonl for questions read from stdin).",
     callback=_check_format,
+    autocompletion=complete_format,
     show_default=False,
 )
 LimitOption = typer.Option(

@@ -15,7 +15,7 @@ import typer
 from ..errors import ExitCode, SqlcoderError, UsageError
 from . import options
 from .inputs import check_utf8, read_stdin
-from .render import note_rows, stream_result, write_result
+from ..frontend.render import note_rows, stream_result, write_result
 from .state import get_state, warn_if_privileged
 
 #: formats that need the whole result in memory, so ``--all`` cannot stream them

@@ -141,7 +141,9 @@ def postgres_catalogue(conn: Any) -> FunctionCatalogue:
 
 
 #: MySQL/MariaDB list no built-in functions in a catalogue; this reviewed list of functions that
-#: only compute is used instead (no SLEEP, BENCHMARK, LOAD_FILE, GET_LOCK, ...: unknown = refused).
+#: only compute (or read the clock, a random generator, the session's own name and version) is used
+#: instead: no SLEEP, BENCHMARK, LOAD_FILE, GET_LOCK, NEXTVAL, LAST_INSERT_ID(x), stored functions
+#: or UDFs. A name not on it is refused.
 MYSQL_FUNCTIONS = frozenset(
     """abs acos adddate addtime ascii asin atan atan2 avg bin bit_and bit_count bit_length bit_or
     bit_xor cast ceil ceiling char char_length character_length coalesce concat concat_ws conv
@@ -160,10 +162,73 @@ MYSQL_FUNCTIONS = frozenset(
     timestampdiff to_days to_seconds trim truncate ucase unhex unix_timestamp upper utc_date
     utc_time utc_timestamp uuid var_pop var_samp variance week weekday weekofyear year yearweek
     row_number rank dense_rank percent_rank cume_dist ntile lag lead first_value last_value
-    nth_value""".split()
+    nth_value version database schema current_user session_user system_user user connection_id
+    charset collation coercibility any_value median percentile_cont percentile_disc json_value
+    json_depth json_pretty json_merge_preserve json_merge_patch json_contains_path json_overlaps
+    json_set json_insert json_replace json_remove json_array_append json_array_insert
+    inet_aton inet_ntoa inet6_aton inet6_ntoa is_ipv4 is_ipv6 to_base64 from_base64 sha
+    microsecond convert_tz get_format weight_string nvl nvl2 chr add_months""".split()
 )
+
+#: MySQL/MariaDB functions that do more than compute, with why they are refused (for the message)
+MYSQL_REFUSED: dict[str, str] = {
+    **dict.fromkeys(("sleep", "benchmark"), "makes the server wait or work for nothing"),
+    **dict.fromkeys(
+        ("get_lock", "release_lock", "release_all_locks", "is_free_lock", "is_used_lock"),
+        "takes or inspects the session's named locks",
+    ),
+    **dict.fromkeys(("load_file",), "reads a file on the server"),
+    **dict.fromkeys(("nextval", "setval", "lastval"), "advances or sets a sequence"),
+    **dict.fromkeys(("last_insert_id", "found_rows", "row_count"), "reads or sets the session's state"),
+    **dict.fromkeys(
+        ("master_pos_wait", "source_pos_wait", "master_gtid_wait", "wait_for_executed_gtid_set"),
+        "waits on replication",
+    ),
+    **dict.fromkeys(("name_const", "json_table", "column_create", "column_get"), "is not on the reviewed list"),
+}
+
+
+def mysql_catalogue(conn: Any, backend: str = "mysql") -> FunctionCatalogue:
+    """The reviewed list (:data:`MYSQL_FUNCTIONS`), less the names this server would resolve to
+    code of its own: a stored function of the connection's database (``any_value()`` is one
+    on MariaDB, where it is no built-in, if the database defines it) or a loadable function (UDF).
+
+    Stored functions are read from ``information_schema.ROUTINES``, which lists every function the
+    login may call; UDFs from ``mysql.func`` where the login may read it (installing one takes
+    that privilege anyway). A name refused here may still be a built-in that the server would
+    prefer: refusing it is the cautious side.
+    """
+    base = static_catalogue(backend)
+    own: dict[str, str] = {}
+    queries = (
+        ("SELECT ROUTINE_NAME FROM information_schema.ROUTINES"
+         " WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_TYPE = 'FUNCTION'", "is a stored function of this database"),
+        ("SELECT name FROM mysql.func", "is a loadable function (UDF) of this server"),
+    )
+    from .execute import driver_errors
+
+    for sql, reason in queries:
+        cur = conn.cursor()
+        try:
+            cur.execute(sql)
+            rows = cur.fetchall()
+        except driver_errors():  # mysql.func: not readable by a read-only login
+            continue
+        finally:
+            cur.close()
+        for (name,) in rows:
+            text = name.decode() if isinstance(name, bytes) else str(name)
+            own.setdefault(text.lower(), reason)
+    if not own:
+        return base
+    return FunctionCatalogue(
+        backend, base.allowed - frozenset(own), base.table_functions, base.known | frozenset(own), {**base.reasons, **own}
+    )
 
 
 def static_catalogue(backend: str) -> FunctionCatalogue:
     """For databases without a readable function catalogue (MySQL/MariaDB and others)."""
+    if backend in ("mysql", "mariadb"):
+        known = MYSQL_FUNCTIONS | frozenset(MYSQL_REFUSED)
+        return FunctionCatalogue(backend, MYSQL_FUNCTIONS, frozenset(), known, dict(MYSQL_REFUSED))
     return FunctionCatalogue(backend, MYSQL_FUNCTIONS, frozenset(), MYSQL_FUNCTIONS)

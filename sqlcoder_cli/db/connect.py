@@ -2,7 +2,7 @@
 
 Read-only is enforced here at the connection level, independently of the statement guard in
 :mod:`sqlcoder_cli.sql.guard`: if the guard ever lets a write through, the connection refuses it
-(per database: :mod:`.sqlite`, :mod:`.postgres`, and DuckDB's own settings below). A database is
+(per database: :mod:`.sqlite`, :mod:`.postgres`, :mod:`.duck`, :mod:`.mysql`). A database is
 never created: a path that does not exist is an error, never a new empty file. Credentials are
 hidden where the spec enters (:mod:`.secrets`): only :attr:`DatabaseTarget.url` holds them.
 """
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from .postgres import Privileges
 
 DUCKDB_SUFFIXES = (".duckdb", ".ddb")
+#: SQLAlchemy's names for a MySQL or MariaDB server (``mysql+pymysql://``, ``mariadb+pymysql://``)
+MYSQL_BACKENDS = ("mysql", "mariadb")
 DEMO_SPECS = ("demo",)
 
 __all__ = ["Database", "DatabaseTarget", "open_database", "resolve_database"]
@@ -123,7 +125,65 @@ def resolve_database(spec: str | None) -> DatabaseTarget:
         if backend == "sqlite" and target.backend != "sqlite":
             check_sqlite_file(Path(str(target.path)))
         return target
-    return DatabaseTarget(text, redacted.display, backend, sqlglot_dialect_for(backend), secrets=redacted.secrets)
+    if backend in MYSQL_BACKENDS and not url.database:
+        # a MySQL "schema" is a database: without one there is no schema to show the model
+        raise UsageError(
+            f"{redacted.display} names no database",
+            hint=f"add the database to the URL: {backend}://user@host/dbname",
+        )
+    return DatabaseTarget(
+        _with_default_driver(text, url), redacted.display, backend, sqlglot_dialect_for(backend), secrets=redacted.secrets
+    )
+
+
+#: the driver a URL without one uses: the one its extra installs (SQLAlchemy's own defaults,
+#: psycopg2 and mysqlclient, are not installed by sqlcoder)
+DEFAULT_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
+
+#: Python modules a database URL may need -> (the package that provides it, the extra that installs it)
+DRIVER_PACKAGES: dict[str, tuple[str, str | None]] = {
+    "psycopg": ("psycopg", "postgres"),
+    "pglast": ("pglast", "postgres"),
+    "pymysql": ("PyMySQL", "mysql"),
+    "psycopg2": ("psycopg2-binary", None),
+    "MySQLdb": ("mysqlclient", None),
+    "mariadb": ("mariadb", None),
+}
+#: the extra that installs the default driver of each backend
+BACKEND_EXTRAS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
+
+
+def _with_default_driver(text: str, url: Any) -> str:
+    """``mysql://...`` -> ``mysql+pymysql://...`` (likewise ``mariadb://``, ``postgresql://``);
+    the rest of the text is kept exactly as written (no re-quoting of the password)."""
+    driver = DEFAULT_DRIVERS.get(url.drivername)
+    if driver is None:
+        return text
+    scheme, rest = text.split("://", 1)
+    return f"{scheme}+{driver}://{rest}"
+
+
+def missing_driver(exc: BaseException, target: DatabaseTarget) -> DatabaseError | None:
+    """The one-line error for a database driver that is not installed, naming the extra that
+    installs it (``pip install 'sqlcoder-cli[mysql]'``); None when ``exc`` is something else."""
+    if not isinstance(exc, ImportError):
+        return None
+    module = (getattr(exc, "name", None) or "").split(".")[0]
+    if not module:
+        return None
+    package, extra = DRIVER_PACKAGES.get(module, (module, None))
+    message = f"cannot open {target.display}: its driver, {package}, is not installed"
+    if extra is not None:
+        return DatabaseError(message, hint=f"pip install 'sqlcoder-cli[{extra}]'")
+    default_extra = BACKEND_EXTRAS.get(target.backend)
+    if default_extra is not None:
+        hint = (
+            f"pip install {package}, or leave the driver out of the URL ({target.backend}://...) to use "
+            f"{DEFAULT_DRIVERS[target.backend]}: pip install 'sqlcoder-cli[{default_extra}]'"
+        )
+    else:
+        hint = f"pip install {package} (the Python package that provides {module})"
+    return DatabaseError(message, hint=hint)
 
 
 class Database:
@@ -155,6 +215,9 @@ class Database:
             except DatabaseError:
                 raise
             except Exception as exc:  # noqa: BLE001 - driver missing, bad URL options, ...
+                missing = missing_driver(exc, self.target)
+                if missing is not None:
+                    raise missing from None
                 raise DatabaseError(
                     f"cannot open {self.target.display}: {one_line_error(exc, self._secrets)}"
                 ) from None
@@ -191,8 +254,11 @@ class Database:
             from . import postgres
 
             event.listen(engine, "connect", postgres.on_connect(timeout_ms))
-        elif backend in ("mysql", "mariadb"):
-            event.listen(engine, "connect", _mysql_on_connect(timeout_ms))
+        elif backend in MYSQL_BACKENDS:
+            from . import mysql
+
+            event.listen(engine, "do_connect", mysql.on_do_connect)
+            event.listen(engine, "connect", mysql.on_connect(self.timeout_s))
         return engine
 
     # -- what the database allows -----------------------------------------------------------
@@ -203,7 +269,12 @@ class Database:
             from . import catalogue
 
             backend = self.target.backend
-            if backend in ("sqlite", "duckdb", "postgresql"):
+            if backend in MYSQL_BACKENDS:
+                self._functions = self._with_raw_connection(
+                    lambda dbapi_connection: catalogue.mysql_catalogue(dbapi_connection, backend),
+                    "read the function catalogue of",
+                )
+            elif backend in ("sqlite", "duckdb", "postgresql"):
                 loader = {
                     "sqlite": catalogue.sqlite_catalogue,
                     "duckdb": catalogue.duckdb_catalogue,
@@ -222,12 +293,14 @@ class Database:
         check_read_only(sql, self.target.sqlglot_dialect, functions=self.functions)
 
     def privileges(self) -> Privileges | None:
-        """What the connected role may change (PostgreSQL); None where it does not apply."""
-        if self.target.backend != "postgresql":
+        """What the connected role may change (PostgreSQL, MySQL/MariaDB); None where it does not apply."""
+        if self.target.backend == "postgresql":
+            from .postgres import privileges
+        elif self.target.backend in MYSQL_BACKENDS:
+            from .mysql import privileges  # type: ignore[assignment]
+        else:
             return None
         if self._privileges is None:
-            from .postgres import privileges
-
             self._privileges = self._with_raw_connection(privileges, "check the role used for")
         return self._privileges
 
@@ -268,7 +341,13 @@ class Database:
 
     def _statement_check(self, sql: str) -> Callable[[Any], None] | None:
         """The connection layer's own check of a statement before it runs, with the database's
-        own parser (PostgreSQL, DuckDB; SQLite's authorizer sees every step as it compiles)."""
+        own parser (PostgreSQL, DuckDB; SQLite's authorizer sees every step as it compiles) or, for
+        MySQL/MariaDB, the server's lexical rules (:mod:`.mysql`)."""
+        if self.target.backend in MYSQL_BACKENDS:
+            from . import mysql
+
+            catalogue = self.functions
+            return lambda dbapi_connection: mysql.check_statement(dbapi_connection, sql, catalogue)
         if self.target.backend == "postgresql":
             from .postgres import check_statement
 
@@ -317,7 +396,7 @@ class Database:
         from contextlib import ExitStack
 
         from ..errors import QueryCancelledError, QueryTimeoutError
-        from .execute import CancelOnInterrupt, cancel_function, driver_errors
+        from .execute import CancelOnInterrupt, cancel_function, driver_errors, stop_unread_rows
 
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
@@ -364,17 +443,26 @@ class Database:
             with stack:
                 if not result.returns_rows:
                     return
-                while True:
-                    try:
-                        with guard.driver_call():
-                            batch = result.fetchmany(batch_size)
-                        guard.raise_if_cancelled()
-                    except driver_errors() as exc:
-                        raise fail(exc) from None
-                    if not batch:
-                        break
-                    for row in batch:
-                        yield tuple(row)
+                finished = False
+                try:
+                    while True:
+                        try:
+                            with guard.driver_call():
+                                batch = result.fetchmany(batch_size)
+                            guard.raise_if_cancelled()
+                        except driver_errors() as exc:
+                            finished = True  # the statement is over
+                            raise fail(exc) from None
+                        if not batch:
+                            finished = True
+                            break
+                        for row in batch:
+                            yield tuple(row)
+                finally:
+                    # MySQL/MariaDB: an unbuffered result left half read would be drained to its end
+                    # (every remaining row, up to the time limit) before the connection is usable
+                    if not finished and self.target.backend in MYSQL_BACKENDS:
+                        stop_unread_rows(result, dbapi_connection, self.target.backend)
 
         return columns, rows()
 
@@ -410,28 +498,6 @@ def _rollback_quietly(conn: Any) -> None:
 def open_database(spec: str | None, *, timeout_s: float | None = 30.0) -> Database:
     """Resolve ``spec`` and return a :class:`Database` (it connects lazily)."""
     return Database(resolve_database(spec), timeout_s=timeout_s)
-
-
-# -- per-backend read-only session setup (SQLite: .sqlite, PostgreSQL: .postgres) ----------------
-
-def _mysql_on_connect(timeout_ms: int) -> Any:
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cur = dbapi_connection.cursor()
-        try:
-            cur.execute("SET SESSION TRANSACTION READ ONLY")
-            if timeout_ms:
-                try:
-                    cur.execute(f"SET SESSION max_execution_time = {int(timeout_ms)}")
-                except Exception:  # noqa: BLE001 - MariaDB calls it max_statement_time (seconds)
-                    cur.execute(f"SET SESSION max_statement_time = {timeout_ms / 1000:.3f}")
-        finally:
-            cur.close()
-        try:
-            dbapi_connection.commit()
-        except Exception:  # noqa: BLE001
-            pass
-
-    return on_connect
 
 
 def environ_database() -> str | None:

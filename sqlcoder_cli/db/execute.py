@@ -46,7 +46,11 @@ def refused(why: str) -> DatabaseError:
 
 #: substrings of driver messages that mean "cancelled by our time limit"
 _TIMEOUT_MARKERS = ("interrupted", "canceling statement due to statement timeout", "max_execution_time",
-                    "query execution was interrupted", "statement timeout")
+                    "query execution was interrupted", "statement timeout", "max_statement_time",
+                    "maximum statement execution time")
+
+#: SQLAlchemy's names for a MySQL or MariaDB server
+_MYSQL = ("mysql", "mariadb")
 
 
 def driver_errors() -> tuple[type[BaseException], ...]:
@@ -69,7 +73,11 @@ def one_line_error(exc: BaseException, secrets: list[str]) -> str:
     """The driver's first meaningful line: 'no such column: foo', not a SQLAlchemy essay."""
     orig = getattr(exc, "orig", None)
     source = orig if orig is not None else exc
-    text = str(source).strip()
+    args = getattr(source, "args", ())
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        text = args[1].strip()  # PyMySQL and MySQLdb: (error code, message)
+    else:
+        text = str(source).strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     line = lines[0] if lines else type(source).__name__
     if line.startswith("(") and ")" in line:  # SQLAlchemy's "(sqlite3.OperationalError) msg"
@@ -109,7 +117,12 @@ def deadline(dbapi_connection: Any, backend: str, timeout_s: float | None) -> It
         try:
             yield
         finally:
-            raw.set_progress_handler(None, 0)
+            import sqlite3
+
+            try:
+                raw.set_progress_handler(None, 0)
+            except sqlite3.ProgrammingError:
+                pass  # the database was closed first (an unfinished iter_rows collected later)
     elif backend == "duckdb" and hasattr(dbapi_connection, "interrupt"):
         timer = threading.Timer(timeout_s, dbapi_connection.interrupt)
         timer.daemon = True
@@ -126,8 +139,13 @@ def cancel_function(dbapi_connection: Any, backend: str) -> Any:
     """A callable that aborts whatever runs on the connection, from another thread; or None.
 
     SQLite and DuckDB have ``interrupt()``; psycopg sends a cancel request to the server
-    (``cancel_safe()`` where available, it does not block on a dead server). Other drivers: None.
+    (``cancel_safe()`` where available, it does not block on a dead server); MySQL/MariaDB get
+    ``KILL QUERY`` on a second connection (PyMySQL). Other drivers: None.
     """
+    if backend in _MYSQL:
+        from .mysql import cancel_function as mysql_cancel
+
+        return mysql_cancel(dbapi_connection)
     raw = getattr(dbapi_connection, "driver_connection", None) or dbapi_connection
     for obj in (raw, dbapi_connection):
         if backend in ("sqlite", "duckdb") and hasattr(obj, "interrupt"):
@@ -262,15 +280,19 @@ def run_query(
 
     ``before`` runs on the driver connection first, in the same transaction (the connection's own
     statement check); ``explain`` turns a driver error into the user's one line. On PostgreSQL the
-    statement runs through a server-side cursor unless ``server_cursor`` is False (``EXPLAIN``).
+    statement runs through a server-side cursor unless ``server_cursor`` is False (``EXPLAIN``); on
+    MySQL/MariaDB its rows are read unbuffered, and the rows past ``limit`` are never sent: the
+    statement is stopped (``KILL QUERY``) instead of drained.
     """
     if limit is not None and limit < 0:
         raise ValueError("limit must be >= 0 or None")
     start = time.perf_counter()
     dbapi_connection = conn.connection.dbapi_connection
     guard = CancelOnInterrupt(cancel_function(dbapi_connection, backend))
-    # PostgreSQL: a server-side cursor, declared over the extended protocol (one statement only)
-    options: dict[str, Any] = {"no_parameters": True, "stream_results": backend == "postgresql" and server_cursor}
+    # PostgreSQL: a server-side cursor, declared over the extended protocol (one statement only);
+    # MySQL/MariaDB: an unbuffered cursor, so that a row limit reads only limit + 1 rows
+    streamed = server_cursor and (backend == "postgresql" or backend in _MYSQL)
+    options: dict[str, Any] = {"no_parameters": True, "stream_results": streamed}
     try:
         with guard, deadline(dbapi_connection, backend, timeout_s):
             if before is not None:
@@ -282,7 +304,10 @@ def run_query(
                     fetched = result.fetchall()
                 else:
                     fetched = result.fetchmany(limit + 1) if limit > 0 else result.fetchmany(1)
-                result.close()
+                if streamed and backend in _MYSQL and limit is not None and len(fetched) > limit:
+                    stop_unread_rows(result, dbapi_connection, backend)
+                else:
+                    result.close()
             else:
                 columns, fetched = [], []
     except KeyboardInterrupt:
@@ -298,7 +323,8 @@ def run_query(
                 "the query was cancelled", hint="make the question narrower or raise the time limit"
             ) from None
         message = explain(exc) if explain is not None else one_line_error(exc, secrets)
-        if "not authorized" in message or "read-only" in message or "readonly" in message:
+        low = message.lower()
+        if "not authorized" in message or "read-only" in low or "readonly" in low or "read only transaction" in low:
             message = f"{REFUSED} ({message})"
         raise DatabaseError(message) from None
     finally:
@@ -318,6 +344,20 @@ def run_query(
         truncated=truncated,
         elapsed_s=time.perf_counter() - start,
     )
+
+
+def stop_unread_rows(result: Any, dbapi_connection: Any, backend: str) -> None:
+    """Close a MySQL/MariaDB result that has more rows than were wanted without reading them all
+    (an unbuffered result can only be closed by reading to its end): the statement is stopped,
+    and the little already on its way is read."""
+    _cancel_quietly(dbapi_connection, backend)
+    cursor = getattr(result, "cursor", None)
+    try:
+        if cursor is not None:
+            cursor.close()  # the driver's cursor first: SQLAlchemy would log the error below
+        result.close()
+    except driver_errors():
+        pass  # "Query execution was interrupted": the rows not read
 
 
 def _cancel_quietly(dbapi_connection: Any, backend: str) -> None:

@@ -135,3 +135,11 @@ def find_entry(name: str) -> CatalogueEntry | None:
 def catalogue_names() -> list[str]:
     """All catalogue names, default first (for hints and completion)."""
     return [entry.name for entry in CATALOGUE]
+
+
+def ways_to_a_model(name: str | None = None) -> str:
+    """Both ways out when a model is missing or cannot be downloaded, said by every such message
+    (ask, pull, doctor, models list): download it, or use a GGUF file already on this machine
+    (copied from elsewhere: the tool then never needs the internet)."""
+    pull = f"sqlcoder models pull {name}" if name else "sqlcoder models pull NAME"
+    return f"download it with `{pull}`, or use a GGUF file you have: --model PATH.gguf, or `sqlcoder models add PATH.gguf`"

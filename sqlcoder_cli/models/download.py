@@ -240,7 +240,7 @@ def sha256_file(path: Path, chunk_size: int = 8 * 1024 * 1024) -> str:
 def _offline_error(what: str) -> DownloadError:
     return DownloadError(
         f"cannot download {what}: offline mode is on (HF_HUB_OFFLINE is set)",
-        hint="unset HF_HUB_OFFLINE to download, or register a GGUF you have with: sqlcoder models add PATH",
+        hint="unset HF_HUB_OFFLINE to download, or use a GGUF file you have: --model PATH.gguf, or `sqlcoder models add PATH.gguf`",
     )
 
 
@@ -301,7 +301,10 @@ def _hub_errors(settings: HubSettings, repo_id: str, filename: str) -> Iterator[
     except connect_errors as exc:
         raise DownloadError(
             f"could not reach the model hub at {where} ({type(exc).__name__})",
-            hint="check your internet connection or HF_ENDPOINT; a started download resumes on the next pull",
+            hint=(
+                "check your internet connection or HF_ENDPOINT and pull again to resume; without internet, "
+                "use a GGUF file you have: --model PATH.gguf, or `sqlcoder models add PATH.gguf`"
+            ),
         ) from exc
     except http_errors as exc:
         raise DownloadError(f"download of {filename} from {where} failed: {exc}") from exc

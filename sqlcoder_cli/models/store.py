@@ -24,7 +24,7 @@ from typing import Any
 from ..config import Paths
 from ..errors import Interrupted, ModelError, ModelNotDownloadedError, UnknownModelError
 from ..files import PRIVATE_FILE_MODE, atomic_write, private_dir
-from .catalogue import CATALOGUE, DEFAULT_MODEL, CatalogueEntry, find_entry
+from .catalogue import CATALOGUE, DEFAULT_MODEL, CatalogueEntry, find_entry, ways_to_a_model
 from .download import (
     DownloadProgress,
     HubSettings,
@@ -220,7 +220,7 @@ class ModelStore:
                 raise ModelNotDownloadedError(
                     f"model {entry.name} is not downloaded yet ({human_size(entry.size_bytes)})",
                     model_name=entry.name,
-                    hint=f"run: sqlcoder models pull {entry.name}",
+                    hint=ways_to_a_model(entry.name),
                 )
             return LocalModel(entry.name, path, entry.family, entry, entry.context_length)
         if _looks_like_path(text):

@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..cli.state import warn_if_privileged
-from ..cli.terminate import raise_if_requested
-from ..errors import Interrupted, SqlcoderError, UsageError
+from ..errors import AnswerFailed, Interrupted, SqlcoderError, UsageError
+from ..frontend.live import LiveSQL
+from ..frontend.messages import answer_timings_line, attempt_failed_line, mended_lines, timings_line
+from ..frontend.state import warn_if_privileged
+from ..frontend.terminate import raise_if_requested
 from ..output.visible import visible
 from .commands import META_COMMANDS, MetaCommand, help_text, input_is_complete, is_follow_up, join_continued, looks_like_sql, parse_meta
 
 if TYPE_CHECKING:
-    from ..cli.state import AppState
+    from ..frontend.state import AppState
     from ..engine.llama import LlamaEngine
     from ..pipeline import Answer, FailedAttempt, Session
 
@@ -278,6 +280,8 @@ class Repl:
         self.loader = ModelLoader()
         #: the previous answer a follow-up refers to (None after ``\new`` or a database switch)
         self.last_answer: Answer | None = None
+        #: the answer ``last_answer`` followed up (its question is stored with it when remembered)
+        self.last_follows: Answer | None = None
         self.last_question: str | None = None
         #: the last SQL that ran (generated or typed), for \run, \edit, \explain, \save, \export
         self.last_sql: str | None = None
@@ -301,17 +305,13 @@ class Repl:
     @property
     def history(self) -> Any:
         """The history log (``sqlcoder_cli.history``), or None when logging is off."""
-        if not self.log_history:
-            return None
         if self._history is None:
-            from ..history import History
-
             # a log that cannot be written warns once and the session goes on (AppState)
-            self._history = History(self.state.config.paths.history_file, on_error=self.state.on_history_error)
+            self._history = self.state.history_log(enabled=self.log_history)
         return self._history
 
     def _table(self, columns: Any, rows: Any) -> Any:
-        from ..cli.render import display_value, new_table
+        from ..frontend.render import display_value, new_table
 
         color = self._color()
         table = new_table(self.state, *columns)
@@ -320,7 +320,7 @@ class Repl:
         return table
 
     def _print_rows(self, columns: Any, rows: Any) -> None:
-        from ..cli.render import print_table
+        from ..frontend.render import print_table
 
         print_table(self.state, self._table(columns, rows))
 
@@ -432,7 +432,7 @@ class Repl:
         if previous is not None:
             self.info(f"(follow-up of: {previous.question})")
         self._wait_for_model()
-        stream = _SQLStream(self.state) if self.ui.interactive else None
+        stream = LiveSQL(self.state.out) if self.ui.interactive else None
         rejected: str | None = None
         history = self.history
         while True:
@@ -453,6 +453,8 @@ class Repl:
             except SqlcoderError as exc:
                 if stream:
                     stream.stop()
+                if isinstance(exc, AnswerFailed) and self.state.verbose and exc.timings is not None:
+                    self.info(timings_line(exc.timings, attempts=exc.attempts, failed=True))
                 if history is not None and not isinstance(exc, Interrupted):
                     history.record_failure(
                         question, exc, db=self.session.database.target.display, model=self._model_name(), source="repl"
@@ -464,26 +466,34 @@ class Repl:
             break
         assert isinstance(answer, Answer)
         if not self.ui.interactive:
-            from ..cli.render import print_sql
+            from ..frontend.render import show_sql_with_result
 
-            print_sql(self.state, answer.sql)
+            show_sql_with_result(self.state, answer.sql)
+        for line in mended_lines(answer):
+            self.info(line)
         self.last_answer = answer
+        self.last_follows = previous
         self.last_question = question
         self.last_sql = answer.sql
         self.last_result = LastResult(answer.columns, answer.rows, answer.row_count, answer.truncated)
         if history is not None:
             history.record_answer(answer, source="repl")
-        if self.ui.interactive and answer.executed:
-            # the user saw the SQL and pressed Enter: a confirmed pair for few-shot memory
-            self.session.remember(question, answer.sql)
         self.show_result(self.last_result)
+        if answer.edited and answer.executed:
+            # the user changed the model's SQL and it ran: that is a confirmation worth keeping
+            self._remember(question, answer.sql, previous, why="your edited SQL")
         if self.state.verbose:
-            t = answer.timings
-            self.info(
-                f"prompt {t.prompt_s:.2f}s ({t.prompt_tokens} tokens, {t.cached_tokens} cached) · generate "
-                f"{t.generate_s:.2f}s ({t.generated_tokens} tokens) · query {t.execute_s:.3f}s · {answer.attempts} attempt(s)"
-            )
+            self.info(answer_timings_line(answer))
         return answer
+
+    def _remember(self, question: str, sql: str, previous: Answer | None, *, why: str) -> bool:
+        """Keep a confirmed pair as a few-shot example for later prompts, and say so (only what
+        the user confirmed: ``\\remember``, or an edit that ran; never every SQL that ran)."""
+        if not self.session.remember(question, sql, previous=previous):
+            self.info("memory is off (--no-memory or config memory = false): nothing remembered")
+            return False
+        self.info(f"remembered {why} as an example for later questions (sqlcoder memory list shows them)")
+        return True
 
     def _model_name(self) -> str | None:
         try:
@@ -491,7 +501,7 @@ class Repl:
         except SqlcoderError:
             return None
 
-    def _review(self, sql: str, stream: _SQLStream | None) -> str:
+    def _review(self, sql: str, stream: LiveSQL | None) -> str:
         if stream:
             stream.stop()
         reviewed = self.ui.review(sql)
@@ -505,17 +515,17 @@ class Repl:
         if meta is not None and meta.name in ("cancel", "quit", "new"):
             raise _Cancelled()
         if meta is not None and meta.name == "edit":
-            from ..cli.ask_cmd import _edit_in_editor
+            from ..frontend.editor import edit_sql
 
-            return _edit_in_editor(sql, self.state.env.environ)
+            return edit_sql(sql, self.state.env.environ) or sql  # an emptied file keeps the model's SQL
         return reviewed.strip().rstrip(";").strip() or sql
 
-    def _on_retry(self, failure: FailedAttempt, stream: _SQLStream | None) -> None:
+    def _on_retry(self, failure: FailedAttempt, stream: LiveSQL | None) -> None:
         if stream:
             stream.stop()
-        self.state.warn(f"attempt failed: {failure.error}; asking the model to correct it")
+        self.state.warn(attempt_failed_line(failure, budget_s=self.session.settings.budget))
 
-    def _regenerate(self, question: str, rejected: str, previous: Answer | None, stream: _SQLStream | None) -> Answer:
+    def _regenerate(self, question: str, rejected: str, previous: Answer | None, stream: LiveSQL | None) -> Answer:
         """Another answer: greedy decoding would repeat itself, so the rejected SQL goes back to the
         model as a failed attempt ("the user rejected it")."""
         from ..prompts import Correction
@@ -562,7 +572,7 @@ class Repl:
         fmt = self.fmt
         out = state.data
         if fmt == "table":
-            from ..cli.render import print_table
+            from ..frontend.render import print_table
 
             console = state.out
             table = self._table(result.columns, result.rows)
@@ -584,7 +594,7 @@ class Repl:
 
             stream_rows(out, "jsonl", result.columns, result.rows)
         else:
-            from ..cli.render import write_result
+            from ..frontend.render import write_result
 
             write_result(state, fmt, result.columns, result.rows)
         out.flush()
@@ -648,7 +658,7 @@ class Repl:
             tables = [table.qualified_name]
         ddl = render_ddl(schema, tables)
         if self._color():
-            from ..cli.render import sql_syntax
+            from ..frontend.render import sql_syntax
 
             self.state.out.print(sql_syntax(ddl))
         else:
@@ -715,23 +725,29 @@ class Repl:
         self.run_sql(self.session.prepare_sql(sql), question=self.last_question if self.last_answer else None)
 
     def _meta_edit(self, arg: str) -> None:
-        from ..cli.editor import edit_text
+        from ..frontend.editor import edit_sql
 
         sql = self._need_sql()
-        edited = edit_text(sql.rstrip() + ";\n", suffix=".sql", environ=self.state.env.environ)
-        edited = edited.strip().rstrip(";").strip()
+        edited = edit_sql(sql, self.state.env.environ)
         if not edited:
             self.info("the file was empty; nothing ran")
             return
         prepared = self.session.prepare_sql(edited)
-        from ..cli.render import print_sql
+        from ..frontend.render import show_sql_with_result
 
-        print_sql(self.state, prepared)
+        show_sql_with_result(self.state, prepared)
         question = self.last_question if self.last_answer else None
         self.run_sql(prepared, question=question)
         if question and self.last_answer is not None:
             self.last_answer.sql = prepared
-            self.session.remember(question, prepared)
+            self.last_sql = prepared
+            if prepared.strip() != sql.strip():
+                self._remember(question, prepared, self.last_follows, why="your edited SQL")
+
+    def _meta_remember(self, arg: str) -> None:
+        if self.last_answer is None or self.last_question is None or not self.last_sql:
+            raise UsageError("nothing to remember yet", hint="ask a question first; \\remember keeps it and the SQL that answered it")
+        self._remember(self.last_question, self.last_sql, self.last_follows, why="this question and its SQL")
 
     def _meta_explain(self, arg: str) -> None:
         session = self.session
@@ -770,7 +786,9 @@ class Repl:
         if not arg:
             raise UsageError("\\export needs a file name", hint="\\export result.csv (or .json, .jsonl, .parquet)")
         path = Path(arg).expanduser()
-        count = export_rows(self.session, self.session.prepare_sql(sql), path)
+        from ..output.export import export_rows
+
+        count = export_rows(self.session.database, self.session.prepare_sql(sql), path)
         self.info(f"wrote {count} row{'s' if count != 1 else ''} to {path}")
 
     def _meta_notes(self, arg: str) -> None:
@@ -824,32 +842,6 @@ class Repl:
                 pass
 
 
-class _SQLStream:
-    """The SQL growing on the terminal while the model writes it (rich Live, transient)."""
-
-    def __init__(self, state: AppState) -> None:
-        self.state = state
-        self.text = ""
-        self._live: Any = None
-
-    def on_token(self, piece: str) -> None:
-        if self._live is None:
-            from rich.live import Live
-
-            self.text = ""
-            self._live = Live(console=self.state.out, transient=True, refresh_per_second=12)
-            self._live.__enter__()
-        from ..cli.render import sql_syntax
-
-        self.text += piece
-        self._live.update(sql_syntax(self.text))
-
-    def stop(self) -> None:
-        if self._live is not None:
-            live, self._live = self._live, None
-            live.__exit__(None, None, None)
-
-
 def format_sqlite_plan(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
     """SQLite's EXPLAIN QUERY PLAN rows (id, parent, notused, detail) as an indented tree."""
     index = {name: i for i, name in enumerate(columns)}
@@ -863,60 +855,4 @@ def format_sqlite_plan(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
     return "\n".join(lines)
 
 
-def export_rows(session: Session, sql: str, path: Path) -> int:
-    """Every row of ``sql`` (not just the shown ones) into ``path``: .csv, .tsv, .json, .jsonl, .parquet."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".tsv", ".json", ".jsonl", ".parquet"):
-        raise UsageError(f"cannot export to {path.name!r}", hint="use a .csv, .tsv, .json, .jsonl or .parquet file")
-    if suffix == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-            import pyarrow.parquet  # noqa: F401
-        except ImportError:
-            raise UsageError(
-                "exporting parquet needs pyarrow, which is not installed", hint="pip install pyarrow, or export .csv/.json"
-            ) from None
-    columns, rows = session.database.iter_rows(sql)
-    try:
-        if suffix == ".parquet":
-            return _write_parquet(path, columns, rows)
-        with open(path, "w", encoding="utf-8", newline="") as stream:
-            if suffix in (".csv", ".tsv", ".jsonl"):
-                from ..output.stream import stream_rows
-
-                return stream_rows(stream, suffix[1:], columns, rows)
-            return _write_json_array(stream, columns, rows)
-    finally:
-        close = getattr(rows, "close", None)
-        if close is not None:
-            close()
-
-
-def _write_json_array(stream: IO[str], columns: list[str], rows: Iterator[tuple[Any, ...]]) -> int:
-    import json
-
-    from ..output.values import json_value
-
-    count = 0
-    stream.write("[")
-    for row in rows:
-        stream.write(",\n " if count else "\n ")
-        stream.write(json.dumps(dict(zip(columns, (json_value(v) for v in row))), ensure_ascii=False))
-        count += 1
-    stream.write("\n]\n" if count else "]\n")
-    return count
-
-
-def _write_parquet(path: Path, columns: list[str], rows: Iterator[tuple[Any, ...]]) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from ..output.values import json_value
-
-    data: list[dict[str, Any]] = [dict(zip(columns, (json_value(v) for v in row))) for row in rows]
-    table = pa.Table.from_pylist(data) if data else pa.table({c: pa.array([], pa.null()) for c in columns})
-    pq.write_table(table, path)
-    return len(data)
-
-
-__all__ = ["META_COMMANDS", "Repl", "ScriptUI", "TerminalUI", "ModelLoader", "export_rows", "format_sqlite_plan"]
+__all__ = ["META_COMMANDS", "Repl", "ScriptUI", "TerminalUI", "ModelLoader", "format_sqlite_plan"]

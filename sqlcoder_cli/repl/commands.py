@@ -25,6 +25,8 @@ META_COMMANDS: dict[str, tuple[str, str]] = {
     "edit": ("", "open $EDITOR on the last SQL, then run it"),
     "run": ("", "run the last SQL again"),
     "explain": ("", "show the database's query plan for the last SQL"),
+    "remember": ("", "keep the last question and its SQL as an example for later prompts"),
+    "chart": ("[bar|line|scatter] [FILE.png|FILE.svg]", "draw the last result as a chart (in the terminal, or into a file)"),
     "history": ("[TEXT]", "questions asked before (on this database), optionally matching TEXT"),
     "save": ("FILE.sql", "write the last SQL to a file"),
     "export": ("FILE.csv|json|jsonl|parquet", "write every row of the last result to a file"),

@@ -11,7 +11,9 @@ Three readers share one result shape:
 - DuckDB: its ``duckdb_*()`` catalog functions (duckdb-engine's inspector queries pg_catalog tables
   that DuckDB 1.x/2.x no longer has).
 - Everything else (PostgreSQL, MySQL, ...): SQLAlchemy's ``get_multi_*`` inspector calls, which
-  Postgres answers with one catalog query per kind instead of one per table.
+  Postgres answers with one catalog query per kind instead of one per table. On MySQL/MariaDB a
+  "schema" is a database: only the one the URL names is read (the server may hold many), and
+  CHECK constraints come from ``information_schema`` (SQLAlchemy sees only table-level ones).
 
 Tables in the default schema (``main``/``public``/``search_path``) have ``Table.schema = None``;
 tables of other schemas carry their schema name and are written qualified in the DDL.
@@ -640,12 +642,18 @@ def _introspect_inspector(conn: Any, include_views: bool) -> tuple[list[Table], 
     insp = inspect(conn)
     dialect = conn.dialect
     default = insp.default_schema_name
+    mysql = dialect.name in ("mysql", "mariadb")
     try:
         schema_names = [s for s in insp.get_schema_names() if s not in _SYSTEM_SCHEMAS and not s.startswith("pg_")]
     except NotImplementedError:
         schema_names = [default]
+    if mysql and default is not None:
+        schema_names = [default]  # the database the URL names, not every database on the server
     if default not in schema_names:
         schema_names.insert(0, default)
+    # SQLAlchemy reads MySQL's names from SHOW CREATE TABLE and keeps a backquote doubled there
+    name_of = (lambda n: n.replace("``", "`") if isinstance(n, str) else n) if mysql else (lambda n: n)
+    mysql_checks = _mysql_check_clauses(conn) if mysql else {}
     kind = ObjectKind.TABLE | (ObjectKind.VIEW | ObjectKind.MATERIALIZED_VIEW if include_views else ObjectKind.TABLE)
 
     def multi(method: str, s: str | None) -> dict[Any, Any]:
@@ -674,14 +682,17 @@ def _introspect_inspector(conn: Any, include_views: bool) -> tuple[list[Table], 
         indexes_all = multi("indexes", arg)
         for key, cols in cols_all.items():
             name = key[1]
-            pk = list((pks_all.get(key) or {}).get("constrained_columns") or [])
+            pk = [name_of(c) for c in (pks_all.get(key) or {}).get("constrained_columns") or []]
             check_lists: dict[str, list[str]] = {}
-            for chk in checks_all.get(key, []) or []:
-                for col, values in check_value_lists(str(chk.get("sqltext") or ""), "postgres").items():
+            clauses = [str(chk.get("sqltext") or "") for chk in checks_all.get(key, []) or []]
+            for clause in clauses + mysql_checks.get((s, name), []):
+                for col, values in check_value_lists(clause, "mysql" if mysql else "postgres").items():
                     check_lists[col.lower()] = values
-            uniq = [list(u.get("column_names") or []) for u in uniques_all.get(key, []) or []]
+            for c in cols:
+                c["name"] = name_of(c["name"])
+            uniq = [[name_of(c) for c in u.get("column_names") or []] for u in uniques_all.get(key, []) or []]
             idx = [
-                Index(str(i.get("name")), [c for c in (i.get("column_names") or []) if c], bool(i.get("unique")))
+                Index(str(i.get("name")), [name_of(c) for c in (i.get("column_names") or []) if c], bool(i.get("unique")))
                 for i in indexes_all.get(key, []) or []
                 if i.get("name") and all(i.get("column_names") or [None])
             ]
@@ -707,9 +718,9 @@ def _introspect_inspector(conn: Any, include_views: bool) -> tuple[list[Table], 
                 )
             fks = [
                 ForeignKey(
-                    columns=list(fk.get("constrained_columns") or []),
-                    referred_table=fk["referred_table"],
-                    referred_columns=list(fk.get("referred_columns") or []),
+                    columns=[name_of(c) for c in fk.get("constrained_columns") or []],
+                    referred_table=name_of(fk["referred_table"]),
+                    referred_columns=[name_of(c) for c in fk.get("referred_columns") or []],
                     referred_schema=None if fk.get("referred_schema") in (None, default) else fk.get("referred_schema"),
                 )
                 for fk in fks_all.get(key, []) or []
@@ -730,6 +741,31 @@ def _introspect_inspector(conn: Any, include_views: bool) -> tuple[list[Table], 
                 )
             )
     return sorted(tables, key=_sort_key), default
+
+
+def _mysql_check_clauses(conn: Any) -> dict[tuple[str, str], list[str]]:
+    """``{(database, table): [CHECK clause]}`` of the connection's database, column-level checks
+    included (MariaDB 10.2+ and MySQL 8.0.16+ list them; older servers: none)."""
+    queries = (
+        # MariaDB names the table in CHECK_CONSTRAINTS (constraint names repeat across tables)
+        "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS"
+        " WHERE CONSTRAINT_SCHEMA = DATABASE()",
+        "SELECT tc.TABLE_SCHEMA, tc.TABLE_NAME, cc.CHECK_CLAUSE FROM information_schema.TABLE_CONSTRAINTS tc"
+        " JOIN information_schema.CHECK_CONSTRAINTS cc ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA"
+        " AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND tc.TABLE_SCHEMA = DATABASE()",
+    )
+    from ..db.execute import driver_errors
+
+    for query in queries:
+        try:  # a failed statement leaves a MySQL transaction usable
+            rows = conn.exec_driver_sql(query).fetchall()
+        except driver_errors():
+            continue
+        found: dict[tuple[str, str], list[str]] = {}
+        for schema, table, clause in rows:
+            found.setdefault((str(schema), str(table)), []).append(str(clause))
+        return found
+    return {}
 
 
 def _row_estimates(conn: Any) -> dict[tuple[str, str], int]:

@@ -180,6 +180,8 @@ def _check_node(node: exp.Expression, sql: str, dialect: str, functions: Functio
         raise _refuse(f"{type(node).__name__.upper()} statements", "can change data or the schema")
     if isinstance(node, exp.Pragma):
         _check_pragma(node, dialect)
+    if dialect == "mysql":
+        _check_mysql_node(node)
     if functions is not None:
         if isinstance(node, exp.Func) or type(node) in names_by_class(dialect):
             _check_function(node, sql, dialect, functions)
@@ -204,6 +206,33 @@ def _check_node(node: exp.Expression, sql: str, dialect: str, functions: Functio
         # strange table, so it is refused in every dialect: the same SQL must get the same answer
         if isinstance(this, exp.Identifier) and (dialect == "duckdb" or this.quoted) and _FILE_TABLE_RE.search(this.name):
             raise _refuse(f"reading {this.name!r} as a table", "can read files")
+
+
+def _check_mysql_node(node: exp.Expression) -> None:
+    """MySQL/MariaDB: optimizer hints (``/*+ SET_VAR(...) MAX_EXECUTION_TIME(0) */``) change
+    session settings for the statement, and ``@v := x`` assigns a session variable."""
+    if isinstance(node, exp.Hint):
+        raise _refuse("optimizer hints (/*+ ... */)", "can change session settings")
+    if isinstance(node, exp.PropertyEQ) and isinstance(node.this, (exp.Parameter, exp.SessionParameter)):
+        raise _refuse("assigning a variable (:=)", "changes the session")
+
+
+def _check_mysql_comments(sql: str) -> None:
+    """MySQL/MariaDB run what a versioned comment holds (``/*!50000 ... */``, MariaDB's ``/*M!``)
+    while sqlglot, like every other parser, skips it: such a statement cannot be vouched for."""
+    try:
+        with quiet_sqlglot():
+            tokens = sqlglot.Dialect.get_or_raise("mysql").tokenize(sql)
+    except (SqlglotError, ValueError):
+        return  # the parse already succeeded; an untokenizable text cannot get here
+    for tok in tokens:
+        for comment in tok.comments or ():
+            if comment.startswith(("!", "M!", "m!", "+")):
+                raise UnsafeSQLError(
+                    f"refused: versioned comments and hints (/*!...*/, /*M!...*/, /*+...*/) are run by the "
+                    f"server; {ONLY}",
+                    sql=sql,
+                )
 
 
 def _first_word(sql: str, dialect: str) -> str:
@@ -266,6 +295,8 @@ def _check(sql: str, dialect: str, functions: FunctionCatalogue | None) -> exp.E
     if len(statements) > 1:
         raise UnsafeSQLError("refused: only one statement may run at a time", sql=sql)
     root = statements[0]
+    if dialect == "mysql":
+        _check_mysql_comments(sql)
     try:
         for node in root.walk():
             _check_node(node, sql, dialect, functions)

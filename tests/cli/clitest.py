@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 
 from sqlcoder_cli.cli.app import run
-from sqlcoder_cli.cli.environment import Environment
+from sqlcoder_cli.frontend.environment import Environment
 
 
 @dataclass

@@ -62,7 +62,8 @@ def test_missing_database_file_is_never_created(sqlcoder_home: Path, tmp_path: P
 def test_model_not_downloaded_names_the_exact_command(sqlcoder_home: Path) -> None:
     result = invoke("ask", "How many customers are there?", "--model", "sqlcoder-7b-2")
     assert result.exit_code == 3
-    assert "sqlcoder models pull sqlcoder-7b-2" in _one_error_line(result.stderr)
+    line = _one_error_line(result.stderr)
+    assert "sqlcoder models pull sqlcoder-7b-2" in line and "--model PATH.gguf" in line and "models add PATH.gguf" in line
 
 
 def test_a_file_that_is_not_gguf_is_refused(sqlcoder_home: Path, tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ def test_doctor_reports_versions_features_and_fixes(sqlcoder_home: Path) -> None
     for text in ("sqlcoder-cli", "llama-cpp-python", "llama.cpp features", "threads", "config file", "models on disk"):
         assert text in out
     # no model downloaded in this empty home: doctor says how to get one, and exits 1
-    assert "fix: sqlcoder models pull sqlcoder-7b-2" in out
+    assert "fix: download it with `sqlcoder models pull sqlcoder-7b-2`" in out
+    assert "--model PATH.gguf, or `sqlcoder models add PATH.gguf`" in out
     assert result.exit_code == 1
 
 
@@ -44,3 +45,15 @@ def test_doctor_says_whether_each_model_fits(sqlcoder_home: Path, tiny_gguf_path
     assert "models on disk: tiny" in result.stdout
     assert "tiny: fits: needs" in result.stdout
     assert "llama.cpp backends: CPU" in result.stdout
+
+
+@pytest.mark.parametrize(("url", "module", "extra"), [("postgresql://me@127.0.0.1:1/shop", "psycopg", "postgres"), ("mysql://me@127.0.0.1:1/shop", "pymysql", "mysql")])
+def test_doctor_names_the_extra_for_a_missing_driver(
+    sqlcoder_home: Path, monkeypatch: pytest.MonkeyPatch, url: str, module: str, extra: str
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)
+    result = invoke("doctor", "--db", url)
+    assert "is not installed" in result.stdout
+    assert f"fix: pip install 'sqlcoder-cli[{extra}]'" in result.stdout
+    assert "server is running" not in result.stdout  # the generic hint would send the user the wrong way
+    assert result.exit_code == 1

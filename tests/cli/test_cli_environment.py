@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import io
 
-from sqlcoder_cli.cli.environment import Environment
+from sqlcoder_cli.frontend.environment import Environment
 
 
 def _env(tty: bool, **environ: str) -> Environment:

@@ -75,7 +75,9 @@ def test_resolve_errors_tell_what_to_do(store: ModelStore) -> None:
     with pytest.raises(ModelNotDownloadedError) as missing:
         store.resolve("sqlcoder-7b-2")
     assert missing.value.model_name == "sqlcoder-7b-2"
-    assert missing.value.hint == "run: sqlcoder models pull sqlcoder-7b-2"
+    hint = missing.value.hint
+    assert hint is not None and "sqlcoder models pull sqlcoder-7b-2" in hint  # with internet
+    assert "--model PATH.gguf" in hint and "sqlcoder models add PATH.gguf" in hint  # without it
     with pytest.raises(UnknownModelError) as unknown:
         store.resolve("gpt-17")
     assert "sqlcoder models list" in str(unknown.value)

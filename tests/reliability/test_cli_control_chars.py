@@ -111,9 +111,9 @@ def test_history_and_schema_tables_show_escapes(tmp_path: Path) -> None:
 
 def test_sql_shown_on_a_terminal_shows_escapes() -> None:
     """The SQL echoed above an answer (and streamed while the model writes it) on a colour terminal."""
-    from sqlcoder_cli.cli.environment import Environment
-    from sqlcoder_cli.cli.render import print_sql
-    from sqlcoder_cli.cli.state import AppState
+    from sqlcoder_cli.frontend.environment import Environment
+    from sqlcoder_cli.frontend.render import print_sql
+    from sqlcoder_cli.frontend.state import AppState
 
     for colour in ({"FORCE_COLOR": "1"}, {"NO_COLOR": "1"}):
         out = io.StringIO()

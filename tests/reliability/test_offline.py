@@ -78,7 +78,8 @@ def test_the_guard_sees_a_real_attempt(offline: Offline) -> None:
         result,
         3,
         r"^error: could not reach the model hub at https://huggingface\.co \(\w+\) \(check your internet "
-        r"connection or HF_ENDPOINT; a started download resumes on the next pull\)$",
+        r"connection or HF_ENDPOINT and pull again to resume; without internet, use a GGUF file you have: "
+        r"--model PATH\.gguf, or `sqlcoder models add PATH\.gguf`\)$",
     )
     assert offline.attempts(), "models pull went to the network, and the audit hook must have seen it"
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlcoder_cli.cli.environment import Environment
-from sqlcoder_cli.cli.state import AppState
+from sqlcoder_cli.frontend.environment import Environment
+from sqlcoder_cli.frontend.state import AppState
 from sqlcoder_cli.engine.base import EngineOptions
 from sqlcoder_cli.pipeline import AnswerSettings, Session
 from sqlcoder_cli.repl.app import Repl, ScriptUI

@@ -36,7 +36,9 @@ def _spawn(home: Path, model: Path, log: Path) -> pexpect.spawn:
     env |= {"SQLCODER_HOME": str(home), "HF_HOME": str(home.parent / "hf"), "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "PAGER": "cat"}
     child = pexpect.spawn(
         sys.executable, ["-m", "sqlcoder_cli", "repl", "--model", str(model), "--ctx", "32768", "--threads", "2"],
-        env=env, dimensions=(40, 160), encoding="utf-8", timeout=120,
+        # "replace": the line discipline echoes ^C wherever it lands, even between the bytes of one
+        # character the child wrote in two pieces to a full pty buffer
+        env=env, dimensions=(40, 160), encoding="utf-8", codec_errors="replace", timeout=120,
     )
     child.logfile_read = log.open("a", encoding="utf-8")
     return child

@@ -36,6 +36,7 @@ def _spawn(model: Path, env: dict[str, str], log: Path) -> pexpect.spawn:
         env=env,
         dimensions=(40, 160),
         encoding="utf-8",
+        codec_errors="replace",  # a Ctrl-C echo may land between the bytes of one character
         timeout=240,
     )
     child.logfile_read = log.open("a", encoding="utf-8")

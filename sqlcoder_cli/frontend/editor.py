@@ -36,3 +36,11 @@ def edit_text(text: str, *, suffix: str = ".txt", environ: Mapping[str, str] | N
         return path.read_text(encoding="utf-8")
     finally:
         path.unlink(missing_ok=True)
+
+
+def edit_sql(sql: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The SQL after the user edited it in their editor (one trailing ``;`` stripped), or None when
+    they emptied the file (each caller decides what an empty file means: keep or do nothing)."""
+    edited = edit_text(sql.rstrip().rstrip(";").rstrip() + ";\n", suffix=".sql", environ=environ)
+    edited = edited.strip().rstrip(";").strip()
+    return edited or None

@@ -153,26 +153,38 @@ def stream_result(
                 pass
 
 
+def show_sql_with_result(state: AppState, sql: str) -> None:
+    """The SQL above a result table, for the person reading it: on stdout when stdout is a
+    terminal, else on stderr, so a piped or redirected stdout holds the table and nothing else."""
+    if state.env.stdout_isatty:
+        print_sql(state, sql)
+    elif not state.quiet:
+        console = state.err
+        if console.is_terminal and console.color_system:
+            console.print(sql_syntax(sql))
+        else:
+            console.print(visible(sql.strip().rstrip(";").rstrip() + ";"), markup=False, highlight=False, soft_wrap=True)
+
+
 def render_answer(state: AppState, answer: Answer, fmt: str, *, sql_only: bool) -> None:
-    """Put one answer on stdout in ``fmt``; notes about it go to stderr."""
+    """Put one answer on stdout in ``fmt``; notes about it (the SQL above a table when stdout is
+    not a terminal, mending, row counts, timings) go to stderr."""
+    from .messages import answer_timings_line, mended_lines
+
     out = state.data
     if fmt == "json":
         formats.write_json(out, answer.to_dict())
     elif fmt == "jsonl":
         formats.write_jsonl_line(out, answer.to_dict())
     elif sql_only or not answer.executed:
-        print_sql(state, answer.sql)
+        print_sql(state, answer.sql)  # the SQL is the data here
     else:
         if fmt == "table":
-            print_sql(state, answer.sql)
+            show_sql_with_result(state, answer.sql)
         write_result(state, fmt, answer.columns, answer.rows)
+    for line in mended_lines(answer):
+        state.info(line)
     if answer.executed and fmt not in ("json", "jsonl") and not sql_only:
         note_rows(state, fmt, answer.row_count, answer.truncated)
     if state.verbose:
-        t = answer.timings
-        state.info(
-            f"model {answer.model} · load {t.load_s:.2f}s · prompt {t.prompt_s:.2f}s "
-            f"({t.prompt_tokens} tokens, {t.cached_tokens} cached) · generate {t.generate_s:.2f}s "
-            f"({t.generated_tokens} tokens) · query {t.execute_s:.3f}s · total {t.total_s:.2f}s"
-            f" · {answer.attempts} attempt{'s' if answer.attempts != 1 else ''}"
-        )
+        state.info(answer_timings_line(answer))
