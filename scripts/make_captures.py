@@ -1,6 +1,6 @@
 """Record real terminal output of sqlcoder commands as SVG files for the docs.
 
-    python scripts/make_captures.py [--model PATH]   # writes docs/captures/*.svg
+    python scripts/make_captures.py [--model PATH] [--only NAME ...]   # writes docs/captures/*.svg
 
 Each command runs for real (in-process, with stdout treated as a colour terminal 100 columns
 wide) and rich turns the ANSI output into an SVG. The model defaults to the 1.5B dev model.
@@ -19,7 +19,13 @@ OUT = ROOT / "docs" / "captures"
 WIDTH = 100
 
 
+#: the captures to make (empty: all of them)
+capture_selected: set[str] = set()
+
+
 def capture(args: list[str], name: str, title: str, *, stdin: str | None = None) -> int:
+    if capture_selected and name not in capture_selected and not name.startswith("_"):
+        return 0
     from rich.console import Console
     from rich.text import Text
 
@@ -57,11 +63,15 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     default = Path.home() / ".cache" / "sqlcoder-dev-models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
     parser.add_argument("--model", default=str(default))
-    model = parser.parse_args().model
+    parser.add_argument("--only", nargs="*", default=None, help="make only these captures (names without .svg)")
+    parsed = parser.parse_args()
+    model, only = parsed.model, set(parsed.only or ())
     os.environ.setdefault("SQLCODER_HOME", str(ROOT / ".captures-home"))
     # the model path is long and machine-specific: register it under a short name first
     capture(["models", "add", model, "--name", "qwen-1.5b"], "_setup", "setup")
     (OUT / "_setup.svg").unlink()
+    global capture_selected
+    capture_selected = only
     capture(["ask", "Which 5 customers spent the most?", "--model", "qwen-1.5b"], "ask", "sqlcoder ask")
     capture(["ask", "How many orders per status?", "--model", "qwen-1.5b", "--format", "markdown"], "ask-markdown", "sqlcoder ask --format markdown")
     capture(
@@ -73,6 +83,10 @@ def main() -> int:
     capture(["models", "list"], "models-list", "sqlcoder models list")
     capture(["history", "--limit", "5"], "history", "sqlcoder history")
     capture(["config", "show"], "config-show", "sqlcoder config show")
+    capture(
+        ["ask", "How many orders were placed each month in 2024?", "--model", "qwen-1.5b", "--chart"],
+        "chart", "sqlcoder ask --chart",
+    )
     return 0
 
 

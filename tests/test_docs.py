@@ -49,3 +49,12 @@ def test_readme_set_up_commands_exist() -> None:
     assert "pip install -e . && sqlcoder ask \"Which 5 customers spent the most?\"" in README
     assert "pip install -e '.[test]' && python -m pytest" in README
     assert "python -m pytest" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_guide_installs_from_the_repository_and_promises_no_pypi_release() -> None:
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    install = guide.split("## Install", 1)[1].split("\n## ", 1)[0]
+    block = install.split("```bash", 1)[1].split("```", 1)[0]
+    assert "pip install -e ." in block  # what works today, from a clone
+    assert "pip install sqlcoder-cli" not in block
+    assert "not on PyPI yet" in install and "Once it is published" in install

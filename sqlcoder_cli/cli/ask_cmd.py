@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import typer
@@ -10,6 +11,7 @@ from ..errors import AnswerFailed, ExitCode, ModelNotDownloadedError, SqlcoderEr
 from ..output.visible import visible
 from . import options
 from .inputs import check_question, read_questions
+from ..frontend.charts import chart_request, show_chart
 from ..frontend.editor import edit_sql
 from ..frontend.live import LiveSQL
 from ..frontend.messages import attempt_failed_line, timings_line
@@ -83,7 +85,7 @@ def _answer_one(state: AppState, session: Session, question: str, *, fmt: str, r
 
     with LiveSQL(state.err) as streamer:
         try:
-            return session.ask(
+            answer = session.ask(
                 question,
                 execute=run,
                 on_token=streamer.on_token if live else None,
@@ -92,9 +94,13 @@ def _answer_one(state: AppState, session: Session, question: str, *, fmt: str, r
             )
         except AnswerFailed as failed:
             streamer.stop()
-            if state.verbose and failed.timings is not None:
-                state.info(timings_line(failed.timings, model=session.model_name, attempts=failed.attempts, failed=True))
+            if failed.timings is not None:
+                if state.verbose:
+                    state.info(timings_line(failed.timings, model=session.model_name, attempts=failed.attempts, failed=True))
+                state.warn_if_slow(session, failed.timings)
             raise
+    state.warn_if_slow(session, answer.timings)
+    return answer
 
 
 def _log_failure(history: History | None, session: Session, question: str, error: SqlcoderError) -> None:
@@ -126,6 +132,9 @@ def ask(
     show_prompt: bool = typer.Option(False, "--show-prompt", help="Print the exact prompt and what was left out of it (on stderr)."),
     show_dialect: bool = typer.Option(False, "--show-dialect", help="Show the model's SQL too when it was translated to the database's dialect."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not write this to the history log."),
+    chart: bool = options.ChartOption,
+    chart_type: Optional[str] = options.ChartTypeOption,
+    chart_out: Optional[Path] = options.ChartOutOption,
     engine_flags: dict[str, Any] | None = None,
     settings_flags: dict[str, Any] | None = None,
 ) -> int:
@@ -147,6 +156,9 @@ def ask(
         )
     if fetch_all and (fmt not in STREAMABLE or len(questions) > 1):
         raise UsageError("--all streams rows as csv, tsv or jsonl for a single question", hint="add --format csv")
+    chart_wanted = chart_request(chart, chart_type, chart_out)
+    if chart_wanted is not None and (sql_only or no_run or fetch_all or len(questions) > 1):
+        raise UsageError("a chart needs one question whose SQL runs", hint="leave out --sql-only, --no-run and --all")
     if edit and not state.env.stdin_isatty and not state.env.environ.get("EDITOR") and not state.env.environ.get("VISUAL"):
         raise UsageError("--edit needs a terminal or $EDITOR")
     engine_options = options.configure_engine(config, **(engine_flags or {}))
@@ -189,6 +201,8 @@ def ask(
                 state.data.write(" ".join(answer.sql.split()) + ";\n")
             else:
                 render_answer(state, answer, fmt, sql_only=sql_only)
+                if chart_wanted is not None and answer.executed:
+                    show_chart(state, chart_wanted, answer.columns, answer.rows, on_stderr=fmt != "table")
     if failures:
         state.err.print(f"{len(failures)} of {len(questions)} questions failed", style="yellow", markup=False)
         raise typer.Exit(failures[0])

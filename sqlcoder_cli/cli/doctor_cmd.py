@@ -59,15 +59,17 @@ def _nvidia_vram() -> str | None:
     return out.replace("\n", "; ") or None
 
 
-def _fits(model: object, free_ram: int | None, n_ctx: int) -> Check:
-    """Whether a model on disk fits in the free RAM with a typical context."""
-    from ..engine.hardware import gigabytes, memory_shortfall
+def _fits(model: object, free_ram: int | None, n_ctx: int, threads: int, gpu: bool) -> Check:
+    """Whether a model on disk fits in the free RAM with a typical context, and the generation
+    speed it should reach here (sqlcoder warns after an answer that runs far below it)."""
+    from ..engine.hardware import gigabytes, memory_shortfall, speed_expectation_detail
     from ..errors import ModelError
     from ..models.gguf_info import read_gguf_info
 
     name = getattr(model, "name", "?")
     try:
-        needed = read_gguf_info(getattr(model, "path")).memory_needed(n_ctx)
+        info = read_gguf_info(getattr(model, "path"))
+        needed = info.memory_needed(n_ctx)
     except ModelError as exc:
         return Check(f"  {name}", False, str(exc), f"sqlcoder models rm {name}, then pull or add it again")
     if memory_shortfall(needed, free_ram):
@@ -76,7 +78,8 @@ def _fits(model: object, free_ram: int | None, n_ctx: int) -> Check:
             f"needs ≈{gigabytes(needed)} with a {n_ctx}-token context; only {gigabytes(free_ram or 0)} RAM is free",
             "close other programs, use --ctx 2048, or a smaller quantization (sqlcoder models pull sqlcoder-7b-2:q4_k_m)",
         )
-    return Check(f"  {name}", True, f"fits: needs ≈{gigabytes(needed)} with a {n_ctx}-token context")
+    speed = speed_expectation_detail(info.size_bytes, info.parameter_count, threads, gpu)
+    return Check(f"  {name}", True, f"fits: needs ≈{gigabytes(needed)} with a {n_ctx}-token context" + (f"; {speed}" if speed else ""))
 
 
 def collect_checks(db: str | None, state_config: object, config_problem: str | None = None) -> list[Check]:
@@ -130,7 +133,7 @@ def collect_checks(db: str | None, state_config: object, config_problem: str | N
             checks.append(Check(dist, True, metadata.version(dist)))
         except metadata.PackageNotFoundError:
             checks.append(Check(dist, False, "not installed", "pip install --force-reinstall sqlcoder-cli"))
-    from ..engine.hardware import available_memory, gigabytes, physical_cores
+    from ..engine.hardware import available_memory, default_threads, gigabytes
 
     free_ram = available_memory()
     if free_ram is not None:
@@ -140,7 +143,9 @@ def collect_checks(db: str | None, state_config: object, config_problem: str | N
     vram = _nvidia_vram()
     if vram:
         checks.append(Check("GPU memory", True, vram))
-    checks.append(Check("threads", True, f"{physical_cores()} physical cores (default --threads)"))
+    choice = default_threads()
+    threads = config.threads or choice.threads
+    checks.append(Check("threads", True, f"{config.threads} (config threads); {choice.reason}" if config.threads else choice.reason))
     paths = config.paths
     if config_problem is not None:
         checks.append(Check("config file", False, config_problem, CONFIG_REPAIR_HINT))
@@ -178,7 +183,10 @@ def collect_checks(db: str | None, state_config: object, config_problem: str | N
         )
     )
     for model in on_disk:
-        checks.append(_fits(model, free_ram, config.context_length or 4096))
+        from ..engine.llama import gpu_offload_supported
+
+        gpu = config.gpu_layers != 0 and gpu_offload_supported()
+        checks.append(_fits(model, free_ram, config.context_length or 4096, threads, gpu))
     checks.extend(_server_check(config))
     if db is not None or config.default_db:
         from ..db.connect import open_database

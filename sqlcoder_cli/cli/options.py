@@ -61,7 +61,7 @@ CtxOption = typer.Option(
     None, "--ctx", min=256, max=INT_BOUNDS["context_length"][1], help="Context window in tokens (default: model's, max 4096).", show_default=False
 )
 ThreadsOption = typer.Option(
-    None, "--threads", min=1, max=INT_BOUNDS["threads"][1], help="CPU threads (default: physical cores).", show_default=False
+    None, "--threads", min=1, max=INT_BOUNDS["threads"][1], help="CPU threads (default: one per physical core that other programs leave free).", show_default=False
 )
 GpuLayersOption = typer.Option(
     None, "--gpu-layers", min=-1, max=INT_BOUNDS["gpu_layers"][1],
@@ -94,3 +94,24 @@ def configure_engine(
     if ctx_size is not None:
         config.set("context_length", ctx_size)
     return config.engine_options(ctx_size=ctx_size, threads=threads, gpu_layers=gpu_layers)
+
+
+def _check_chart_type(value: Optional[str]) -> Optional[str]:
+    from ..output.chart import CHART_KINDS
+
+    if value is not None and value not in CHART_KINDS:
+        raise typer.BadParameter(f"choose one of: {', '.join(CHART_KINDS)}")
+    return value
+
+
+ChartOption = typer.Option(
+    False, "--chart", help="Draw the result as a chart in the terminal too (bar, line or scatter, chosen from the column types)."
+)
+ChartTypeOption = typer.Option(
+    None, "--chart-type", help="The chart to draw: auto, bar, line or scatter (implies --chart).",
+    callback=_check_chart_type, show_default=False,
+)
+ChartOutOption = typer.Option(
+    None, "--chart-out", help="Write the chart to a .png or .svg file instead (needs the charts extra: matplotlib).",
+    show_default=False, dir_okay=False,
+)

@@ -8,6 +8,7 @@ read-only connection, the time limit and Ctrl-C all apply exactly as for generat
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Optional
 
 import typer
@@ -15,6 +16,7 @@ import typer
 from ..errors import ExitCode, SqlcoderError, UsageError
 from . import options
 from .inputs import check_utf8, read_stdin
+from ..frontend.charts import ChartRequest, chart_request, show_chart
 from ..frontend.render import note_rows, stream_result, write_result
 from .state import get_state, warn_if_privileged
 
@@ -54,10 +56,16 @@ def sql_command(
         None, "--timeout", min=0, max=options.MAX_TIMEOUT_S, help="Cancel the query after this many seconds; 0 = no limit (default: config query_timeout, 30).",
         show_default=False,
     ),
+    chart: bool = options.ChartOption,
+    chart_type: Optional[str] = options.ChartTypeOption,
+    chart_out: Optional[Path] = options.ChartOutOption,
 ) -> int:
     """Run a read-only SQL query you wrote (refused unless it is a single read query)."""
     state = get_state(ctx)
     fmt = fmt or "table"
+    chart_wanted = chart_request(chart, chart_type, chart_out)
+    if chart_wanted is not None and all_rows:
+        raise UsageError("--all streams rows it never holds, so it cannot draw them", hint="use --limit N with a chart")
     if all_rows and fmt in _WHOLE_RESULT_FORMATS:
         raise UsageError(
             f"--all cannot be used with --format {fmt}: it needs the whole result in memory",
@@ -74,7 +82,7 @@ def sql_command(
     database = open_database(db if db is not None else (config.default_db or None), timeout_s=timeout_s or None)
     history = state.history_log(no_log=no_log)
     try:
-        _run(state, database, text, fmt=fmt, limit=limit, all_rows=all_rows, history=history)
+        _run(state, database, text, fmt=fmt, limit=limit, all_rows=all_rows, history=history, chart=chart_wanted)
     except SqlcoderError as exc:
         if history is not None:
             history.record_failure(None, exc, db=database.target.display, model=None, sql=text, source="sql")
@@ -82,7 +90,10 @@ def sql_command(
     return int(ExitCode.OK)
 
 
-def _run(state: Any, database: Any, text: str, *, fmt: str, limit: Optional[int], all_rows: bool, history: Any) -> None:
+def _run(
+    state: Any, database: Any, text: str, *, fmt: str, limit: Optional[int], all_rows: bool, history: Any,
+    chart: ChartRequest | None = None,
+) -> None:
     config = state.config
     with database:
         database.guard(text)  # the database's dialect and its function catalogue
@@ -119,6 +130,8 @@ def _run(state: Any, database: Any, text: str, *, fmt: str, limit: Optional[int]
         else:
             write_result(state, fmt, result.columns, result.rows)
         note_rows(state, fmt, result.row_count, result.truncated)
+        if chart is not None:
+            show_chart(state, chart, result.columns, result.rows, on_stderr=fmt != "table")
         if state.verbose:
             state.info(f"query {result.elapsed_s:.3f}s on {database.target.display}")
         if history is not None:

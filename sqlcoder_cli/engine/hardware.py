@@ -42,6 +42,8 @@ FLOPS_PER_THREAD = 10e9
 #: With every core busy elsewhere the dev model's old default fell to 1/50 of its quiet speed (0.5
 #: against 26 tokens/s; the warning fired), one thread to 4.4 (it did not); half speed stays quiet.
 SLOW_FRACTION = 0.25
+#: below this size a GGUF is a test fixture, not a model: its speed is Python's, not the memory's
+MIN_MODEL_BYTES = 50_000_000
 #: Fewer generated tokens than this say too little about the speed to warn about it.
 MIN_TOKENS_TO_JUDGE = 8
 
@@ -258,7 +260,7 @@ def expected_tokens_per_s(
     falling far below it means something is wrong, not that the machine is modest. None with a
     GPU (cards differ tenfold and other programs rarely starve them) or an unknown size.
     """
-    if gpu or not model_size_bytes or model_size_bytes <= 0:
+    if gpu or not model_size_bytes or model_size_bytes < MIN_MODEL_BYTES:
         return None
     threads = max(1, cores if cores is not None else physical_cores())
     seconds = float(model_size_bytes) / min(BANDWIDTH_PER_THREAD * threads, BANDWIDTH_MAX)
@@ -350,7 +352,7 @@ def speed_expectation_detail(model_size_bytes: int | float, n_params: int | None
     """What ``sqlcoder doctor`` says a model should generate at, and when sqlcoder warns."""
     expected = expected_tokens_per_s(model_size_bytes, n_params, cores=threads, gpu=gpu)
     if expected is None:
-        return "on the GPU: no CPU expectation"
+        return "on the GPU: no CPU expectation" if gpu else ""
     return (
         f"≈{expected:.1f} tokens/s or more with {_threads_word(threads)} (a slow laptop's speed); "
         f"sqlcoder warns below {expected * SLOW_FRACTION:.1f}"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import ModelError, ModelLoadError, NotGGUFError, UsageError
 from .base import EngineOptions, Generation, ModelTraits, StreamedText, TokenCallback, out_of_time
-from .hardware import available_memory, gigabytes, memory_shortfall, physical_cores
+from .hardware import ThreadChoice, available_memory, default_threads, generation_speed_warning, gigabytes, memory_shortfall
 from .kv_cache import KVStateCache
 
 if TYPE_CHECKING:
@@ -44,10 +44,42 @@ _UNKNOWN_ARCH = re.compile(r"unknown model architecture: '(?P<arch>[^']*)'")
 
 
 
+class _NoRedirection:
+    """Stands in for llama-cpp-python's ``suppress_stdout_stderr``, which silences a model load by
+    pointing file descriptors 1 and 2 (and ``sys.stdout``/``sys.stderr``) at /dev/null for the
+    whole process. The REPL loads the model in a background thread while the user works, so that
+    swallowed every line the REPL printed meanwhile (a ``\\tables``, a chart, an error). Our log
+    callback already takes llama.cpp's log off the terminal, so nothing needs the redirection."""
+
+    def __init__(self, disable: bool = True) -> None:
+        pass
+
+    def __enter__(self) -> _NoRedirection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _keep_stdout_and_stderr() -> None:
+    """Make llama-cpp-python's loads leave stdout and stderr alone (see :class:`_NoRedirection`)."""
+    import importlib
+
+    for name in ("llama_cpp.llama", "llama_cpp._internals", "llama_cpp.llama_chat_format"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "suppress_stdout_stderr"):
+            module.suppress_stdout_stderr = _NoRedirection
+
+
 def _route_llama_log(log_file: Path | None) -> None:
     """Send llama.cpp's own log to ``log_file`` (or nowhere) instead of the user's terminal."""
     global _log_stream, _log_callback
     import llama_cpp
+
+    _keep_stdout_and_stderr()
 
     with _log_lock:
         if _log_stream is not None:
@@ -139,11 +171,20 @@ class LlamaEngine:
         if n_gpu_layers < 0:
             n_gpu_layers = -1 if gpu_offload_supported() else 0
         self.n_gpu_layers = n_gpu_layers
-        self.n_threads = options.n_threads or physical_cores()
+        #: how the thread count was chosen when --threads/config threads left it to us (None when given)
+        self.thread_choice: ThreadChoice | None = None
+        if options.n_threads:
+            self.n_threads = options.n_threads
+        else:
+            # measured before our own threads start: cores other programs keep busy are left to
+            # them (on 2 busy cores, 2 threads ran 8.7x slower than 1: benchmarks/threads_under_load.py)
+            self.thread_choice = default_threads()
+            self.n_threads = self.thread_choice.threads
         started = time.perf_counter()
         # Our own header reader first (well under a second, no llama.cpp): a missing, foreign,
         # truncated or too-big file is refused with a precise message before llama.cpp touches it.
         info = self._read_header()
+        self._n_params = info.parameter_count
         log_mark = _log_seq
         try:
             n_ctx = options.n_ctx
@@ -400,6 +441,18 @@ class LlamaEngine:
         if finish_reason == "time":
             raise out_of_time(result)
         return result
+
+    def speed_warning(self, generated_tokens: int, generate_s: float) -> str | None:
+        """A warning when generation ran far below what this model should reach with these
+        threads on this machine (``sqlcoder doctor`` shows the expectation), else None."""
+        try:
+            size = self.model_path.stat().st_size
+        except OSError:
+            return None
+        return generation_speed_warning(
+            generated_tokens, generate_s, model_size_bytes=size, n_params=self._n_params,
+            threads=self.n_threads, gpu=self.n_gpu_layers != 0,
+        )
 
     def close(self) -> None:
         llm = getattr(self, "_llm", None)

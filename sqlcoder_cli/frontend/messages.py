@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..pipeline import Answer, FailedAttempt, Timings
+    from ..pipeline import Answer, FailedAttempt, Session, Timings
 
 
 def attempt_failed_line(failure: FailedAttempt, *, budget_s: float = 0.0) -> str:
@@ -50,3 +50,16 @@ def timings_line(timings: Timings, *, model: str | None = None, attempts: int | 
 
 def answer_timings_line(answer: Answer) -> str:
     return timings_line(answer.timings, model=answer.model, attempts=answer.attempts)
+
+
+def slow_generation_warning(session: Session, timings: Timings) -> str | None:
+    """The warning for an answer whose generation ran far below what the model should reach on
+    this machine (other programs on the cores, swapping), else None; engines that cannot tell (a
+    model server) never warn."""
+    if not session.model_loaded or timings.generated_tokens <= 0:
+        return None
+    check = getattr(session.engine, "speed_warning", None)
+    if check is None:
+        return None
+    warning = check(timings.generated_tokens, timings.generate_s)
+    return str(warning) if warning else None

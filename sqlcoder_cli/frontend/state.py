@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..db.connect import Database
     from ..errors import HistoryError
     from ..history import History
+    from ..pipeline import Session, Timings
 
 
 @dataclass
@@ -29,6 +30,8 @@ class AppState:
     _err: Console | None = None
     #: the history log already said it cannot be written (once per process is enough)
     _history_warned: bool = False
+    #: generation was already reported as far slower than expected (once per process is enough)
+    _speed_warned: bool = False
     #: databases whose login role was already checked (the warning comes once per process)
     _roles_checked: set[str] = field(default_factory=set)
 
@@ -94,6 +97,17 @@ class AppState:
     def error(self, message: str) -> None:
         """One red line on stderr, whatever the message holds."""
         self.err.print(f"error: {visible(message, one_line=True)}", style="bold red", markup=False, highlight=False)
+
+    def warn_if_slow(self, session: Session, timings: Timings) -> None:
+        """Once per process: say when generation ran far below this model's expected speed."""
+        if self._speed_warned:
+            return
+        from .messages import slow_generation_warning
+
+        warning = slow_generation_warning(session, timings)
+        if warning:
+            self._speed_warned = True
+            self.warn(warning)
 
     def history_log(self, *, no_log: bool = False, enabled: bool | None = None) -> History | None:
         """The history log for writing, or None (``--no-log``, ``log_history = false``).

@@ -453,8 +453,10 @@ class Repl:
             except SqlcoderError as exc:
                 if stream:
                     stream.stop()
-                if isinstance(exc, AnswerFailed) and self.state.verbose and exc.timings is not None:
-                    self.info(timings_line(exc.timings, attempts=exc.attempts, failed=True))
+                if isinstance(exc, AnswerFailed) and exc.timings is not None:
+                    if self.state.verbose:
+                        self.info(timings_line(exc.timings, attempts=exc.attempts, failed=True))
+                    self.state.warn_if_slow(self.session, exc.timings)
                 if history is not None and not isinstance(exc, Interrupted):
                     history.record_failure(
                         question, exc, db=self.session.database.target.display, model=self._model_name(), source="repl"
@@ -484,6 +486,7 @@ class Repl:
             self._remember(question, answer.sql, previous, why="your edited SQL")
         if self.state.verbose:
             self.info(answer_timings_line(answer))
+        self.state.warn_if_slow(self.session, answer.timings)
         return answer
 
     def _remember(self, question: str, sql: str, previous: Answer | None, *, why: str) -> bool:
@@ -790,6 +793,24 @@ class Repl:
 
         count = export_rows(self.session.database, self.session.prepare_sql(sql), path)
         self.info(f"wrote {count} row{'s' if count != 1 else ''} to {path}")
+
+    def _meta_chart(self, arg: str) -> None:
+        """``\\chart [bar|line|scatter] [FILE.png|FILE.svg]``: the last result as a chart."""
+        from ..frontend.charts import ChartRequest, show_chart
+        from ..output.chart import CHART_KINDS
+
+        if self.last_result is None:
+            raise UsageError("no result to chart yet", hint="ask a question or run a query first")
+        kind, out = "auto", None
+        for word in arg.split():
+            if word in CHART_KINDS:
+                kind = word
+            elif Path(word).suffix:
+                out = Path(word)
+            else:
+                raise UsageError(f"\\chart does not know {word!r}", hint="\\chart [bar|line|scatter] [FILE.png|FILE.svg]")
+        result = self.last_result
+        show_chart(self.state, ChartRequest(kind=kind, out=out), result.columns, result.rows)
 
     def _meta_notes(self, arg: str) -> None:
         notes = self.session.notes()

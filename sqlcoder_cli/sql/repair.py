@@ -94,4 +94,5 @@ def requalify(sql: str, schema_mapping: dict, *, dialect: str) -> Requalified | 
     if not moves:
         return None
     with quiet_sqlglot():
-        return Requalified(tree.sql(dialect=dialect or None), tuple(moves))
+        # one move per column, however often the query names it (SELECT and GROUP BY)
+        return Requalified(tree.sql(dialect=dialect or None), tuple(dict.fromkeys(moves)))

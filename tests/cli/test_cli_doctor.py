@@ -57,3 +57,14 @@ def test_doctor_names_the_extra_for_a_missing_driver(
     assert f"fix: pip install 'sqlcoder-cli[{extra}]'" in result.stdout
     assert "server is running" not in result.stdout  # the generic hint would send the user the wrong way
     assert result.exit_code == 1
+
+
+@pytest.mark.slow
+def test_doctor_says_what_speed_to_expect_of_a_real_model(sqlcoder_home: Path, dev_model: Path) -> None:
+    """The expectation sqlcoder warns against after a slow answer (engine/hardware.py)."""
+    assert invoke("models", "add", str(dev_model), "--name", "dev").exit_code == 0
+    result = invoke("doctor")
+    line = next(line for line in result.stdout.splitlines() if "dev: fits" in line)
+    assert "tokens/s or more with" in line and "sqlcoder warns below" in line
+    threads = next(line for line in result.stdout.splitlines() if "threads:" in line)
+    assert "physical core" in threads and "busy with other programs" in threads

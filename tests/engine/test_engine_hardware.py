@@ -247,6 +247,7 @@ def test_no_expectation_on_a_gpu_or_without_a_size(monkeypatch: pytest.MonkeyPat
     assert expected_tokens_per_s(DEV_SIZE, DEV_PARAMS, cores=2, gpu=True) is None
     assert expected_tokens_per_s(0) is None
     assert expected_tokens_per_s(-5) is None
+    assert expected_tokens_per_s(hardware.MIN_MODEL_BYTES - 1) is None  # a test fixture, not a model
     monkeypatch.setattr(hardware, "physical_cores", lambda: 1)
     assert expected_tokens_per_s(4e9) == pytest.approx(1.0)  # cores default to the physical ones
 
@@ -335,3 +336,4 @@ def test_doctor_detail_states_the_expectation_and_the_warning_line() -> None:
         "≈15.9 tokens/s or more with 2 threads (a slow laptop's speed); sqlcoder warns below 4.0"
     )
     assert speed_expectation_detail(DEV_SIZE, DEV_PARAMS, 2, True) == "on the GPU: no CPU expectation"
+    assert speed_expectation_detail(1_000_000, None, 2, False) == ""  # a test fixture: nothing to expect
