@@ -111,7 +111,7 @@ def plan_prompt(
     from ..prompts import PromptRequest, answer_dialect, build_prompt
     from ..prompts.base import PROMPT_LAYOUTS
     from ..prompts.chat_template import GENERIC_CHAT_TEMPLATE
-    from ..schema.ddl import render_ddl
+    from ..schema.ddl import original_ddl, render_ddl
     from ..schema.prune import prune_schema
 
     settings = session.settings
@@ -151,10 +151,13 @@ def plan_prompt(
     # without pruning: everything, even if it overflows the context (the engine then says so)
     budget_tokens = max(budget, 1) if settings.prune else 10**9
     pruned = prune_schema(schema, question, budget_tokens=budget_tokens, count_tokens=engine.count_tokens, notes=notes)
-    if not pruned.dropped_tables and not any(pruned.dropped_columns.values()):
-        ddl = render_ddl(schema)
-    else:
-        ddl = pruned.ddl
+    whole = not pruned.dropped_tables and not any(pruned.dropped_columns.values())
+    ddl = None
+    if settings.schema_text == "original":
+        # the database's own text; a pruned table list keeps the kept tables' statements whole
+        ddl = original_ddl(session.schema, None if whole else [t.qualified_name for t in pruned.schema.tables])
+    if ddl is None:
+        ddl = render_ddl(schema) if whole else pruned.ddl
     prompt = build(ddl)
     # The prefix later questions share ends where the question starts, or where the remembered
     # examples start: they are chosen per question, so a prefix holding them would be saved and

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from ..config import Config
 
 
+#: how the schema is written into a prompt (``schema_text``)
+SCHEMA_TEXTS = ("rendered", "original")
+
+
 def _flag(decls: str, help: str, **click: Any) -> dict[str, Any]:
     """Field metadata that makes a command-line option (``decls`` as click writes them)."""
     return {"flag": decls, "help": help, "click": click}
@@ -73,6 +77,8 @@ class AnswerSettings:
         min=0, max=1 << 20))
     prompt_layout: str = field(default="native", metadata=_flag(
         "--layout", "Prompt layout: native (the family's own), schema-first or question-first (default: config prompt_layout)."))
+    schema_text: str = field(default="rendered", metadata=_flag(
+        "--schema-text", "The schema as: rendered (sqlcoder's DDL with value and join hints) or original (the CREATE statements as the database keeps them, in their order; SQLite only, else rendered). --raw uses original."))
     # --- decoding and schema ----------------------------------------------------------------------
     grammar: bool = field(default=False, metadata=_flag(
         "--grammar/--no-grammar", "Constrained decoding: only SQL words and the schema's names (default: config grammar, off)."))
@@ -84,6 +90,8 @@ class AnswerSettings:
 
         if self.prompt_layout not in PROMPT_LAYOUTS:
             raise UsageError(f"unknown prompt layout {self.prompt_layout!r}", hint="one of: " + ", ".join(PROMPT_LAYOUTS))
+        if self.schema_text not in SCHEMA_TEXTS:
+            raise UsageError(f"unknown schema text {self.schema_text!r}", hint="one of: " + ", ".join(SCHEMA_TEXTS))
 
     @classmethod
     def names(cls) -> list[str]:
@@ -101,11 +109,13 @@ class AnswerSettings:
 
     @classmethod
     def raw(cls, base: AnswerSettings | None = None) -> AnswerSettings:
-        """The bare model (``--raw``): the database's whole schema as it is, one attempt, nothing
-        added or checked by us. Limits and timeouts are kept from ``base``."""
+        """The bare model (``--raw``): the database's whole schema as the database states it (its
+        own CREATE statements in their order where it keeps them), the family's plain prompt, one
+        attempt, nothing added or checked by us. Limits and timeouts are kept from ``base``."""
         return replace(
             base or cls(), max_retries=0, validate=False, mend=False, prune=False, value_hints=False,
             join_hints=False, notes=False, memory=False, grammar=False, prompt_layout="native",
+            schema_text="original",
         )
 
     def with_overrides(self, **overrides: Any) -> AnswerSettings:

@@ -245,3 +245,15 @@ def render_ddl(schema: Schema, tables: list[str] | None = None, *, indexes: bool
     if hints:
         text += "\n\n" + "\n".join(hints)
     return text + "\n" if text else ""
+
+
+def original_ddl(schema: Schema, tables: list[str] | None = None) -> str | None:
+    """The tables' ``CREATE`` statements as the database itself keeps them, in the order they were
+    created (``--raw``: the bare model sees the schema as the database states it, with its own
+    comments and FOREIGN KEY clauses, not our rendering). None when any chosen table has no stored
+    text (only SQLite keeps it), so the caller renders the DDL instead."""
+    chosen = _choose(schema, tables)
+    if not chosen or any(t.source_ddl is None for t in chosen):
+        return None
+    ordered = sorted(chosen, key=lambda t: (t.created_order is None, t.created_order or 0))
+    return "\n\n".join(str(t.source_ddl).strip().rstrip(";").rstrip() + ";" for t in ordered) + "\n"

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..db.connect import Database
 
 #: bumped when the JSON shape changes, so old cache files are rebuilt rather than misread
-SCHEMA_FORMAT = 2
+SCHEMA_FORMAT = 3  # 3: tables keep the database's own CREATE text and order
 
 _SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys"}
 
@@ -85,6 +85,11 @@ class Table:
     indexes: list[Index] = field(default_factory=list)
     #: rows, exact or the catalog's estimate; None when unknown
     row_count: int | None = None
+    #: the statement that created the table as the database keeps it (SQLite's ``sqlite_master.sql``,
+    #: comments and FOREIGN KEY clauses included), and its place in the order the tables were
+    #: created: what ``--raw`` shows the bare model. None where the database keeps no text.
+    source_ddl: str | None = None
+    created_order: int | None = None
 
     def column(self, name: str) -> Column | None:
         """Case-insensitive column lookup (exact match preferred)."""
@@ -150,6 +155,8 @@ class Schema:
                     unique_constraints=[list(u) for u in t.get("unique_constraints", [])],
                     indexes=[Index(**pick(Index, i)) for i in t.get("indexes", [])],
                     row_count=t.get("row_count"),
+                    source_ddl=t.get("source_ddl"),
+                    created_order=t.get("created_order"),
                 )
             )
         return cls(dialect=d["dialect"], tables=tables, default_schema=d.get("default_schema"))
@@ -454,11 +461,11 @@ def _introspect_sqlite(conn: Any, include_views: bool) -> list[Table]:
     kinds = ("table", "view") if include_views else ("table",)
     objects = [
         (name, kind, sql or "")
-        for name, kind, sql in q("SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view')")
+        for name, kind, sql in q("SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY rowid")
         if kind in kinds and not name.startswith("sqlite_")
     ]
     tables: list[Table] = []
-    for name, kind, create_sql in objects:
+    for order, (name, kind, create_sql) in enumerate(objects):
         is_view = kind == "view"
         info = parse_create_table(create_sql) if not is_view else _CreateInfo()
         cols_raw = q(f"PRAGMA table_xinfo({lit(name)})")
@@ -524,6 +531,8 @@ def _introspect_sqlite(conn: Any, include_views: bool) -> list[Table]:
                 is_view=is_view,
                 unique_constraints=uniques,
                 indexes=sorted(indexes, key=lambda x: x.name),
+                source_ddl=create_sql.strip() or None,
+                created_order=order,
             )
         )
     return sorted(tables, key=_sort_key)
