@@ -17,7 +17,7 @@ from testkit.cli_proc import assert_clean, assert_one_line_error, isolated_env, 
 from testkit.gguf_faults import truncated_copy, write_huge_sparse_gguf, write_unknown_arch_gguf
 
 from sqlcoder_cli.engine.base import EngineOptions
-from sqlcoder_cli.errors import AnswerFailed, SQLGenerationError
+from sqlcoder_cli.errors import AnswerFailed
 
 QUESTION = "How many customers are there?"
 #: one thread; twice the tiny model's 512-token training context, so that a retry's prompt (which

@@ -284,7 +284,7 @@ def _state(server: dict[str, Any]) -> Any:
         run_admin("SELECT @@GLOBAL.max_connections, @@GLOBAL.sql_mode, @@GLOBAL.read_only"),
         run_admin("SELECT User, Host, authentication_string FROM mysql.user ORDER BY 1, 2"),
         run_admin("SELECT GRANTEE, PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES ORDER BY 1, 2"),
-        run_admin(f"SELECT GRANTEE, TABLE_SCHEMA, PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES ORDER BY 1, 2, 3"),
+        run_admin("SELECT GRANTEE, TABLE_SCHEMA, PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES ORDER BY 1, 2, 3"),
         run_admin("SELECT IS_USED_LOCK('sqlcoder_keep'), IS_USED_LOCK('sqlcoder_evil'), IS_USED_LOCK('sqlcoder_fn')"),
         run_admin(f"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {server['pid']}"),
         run_admin("SELECT COUNT(*) FROM information_schema.EVENTS"),
