@@ -82,7 +82,7 @@ class AppState:
     def info(self, message: str) -> None:
         """A status line on stderr (suppressed by --quiet)."""
         if not self.quiet:
-            self.err.print(visible(message, one_line=True), markup=False, style="dim", highlight=False)
+            self.err.print(visible(message, one_line=True), markup=False, style="dim", highlight=False, soft_wrap=True)
 
     def confirm(self, question: str, *, default: bool) -> bool:
         """Ask a yes/no question on stderr, reading the answer from the injected stdin."""
@@ -91,12 +91,14 @@ class AppState:
         return Confirm.ask(visible(question, one_line=True), console=self.err, default=default, stream=self.env.stdin)
 
     def warn(self, message: str) -> None:
-        """One yellow line on stderr; control characters in it (from paths, data) made visible."""
-        self.err.print(f"warning: {visible(message, one_line=True)}", style="yellow", markup=False, highlight=False)
+        """One yellow line on stderr; control characters in it (from paths, data) made visible.
+        Never wrapped by us (``soft_wrap``): in a pipe or a log it stays one line to grep, and a
+        terminal wraps it for the eye itself. The same holds for :meth:`info` and :meth:`error`."""
+        self.err.print(f"warning: {visible(message, one_line=True)}", style="yellow", markup=False, highlight=False, soft_wrap=True)
 
     def error(self, message: str) -> None:
         """One red line on stderr, whatever the message holds."""
-        self.err.print(f"error: {visible(message, one_line=True)}", style="bold red", markup=False, highlight=False)
+        self.err.print(f"error: {visible(message, one_line=True)}", style="bold red", markup=False, highlight=False, soft_wrap=True)
 
     def warn_if_slow(self, session: Session, timings: Timings) -> None:
         """Once per process: say when generation ran far below this model's expected speed."""
