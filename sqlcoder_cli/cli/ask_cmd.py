@@ -14,7 +14,7 @@ from .inputs import check_question, read_questions
 from ..frontend.charts import chart_request, show_chart
 from ..frontend.editor import edit_sql
 from ..frontend.live import LiveSQL
-from ..frontend.messages import attempt_failed_line, timings_line
+from ..frontend.messages import attempt_failed_line
 from ..frontend.render import render_answer, stream_result
 from .settings_flags import answer_options, engine_options, settings_from
 from .state import AppState, get_state, warn_if_privileged
@@ -94,10 +94,7 @@ def _answer_one(state: AppState, session: Session, question: str, *, fmt: str, r
             )
         except AnswerFailed as failed:
             streamer.stop()
-            if failed.timings is not None:
-                if state.verbose:
-                    state.info(timings_line(failed.timings, model=session.model_name, attempts=failed.attempts, failed=True))
-                state.warn_if_slow(session, failed.timings)
+            state.note_failed_answer(session, failed, model=session.model_name)
             raise
     state.warn_if_slow(session, answer.timings)
     return answer

@@ -182,10 +182,11 @@ def collect_checks(db: str | None, state_config: object, config_problem: str | N
             "" if on_disk else ways_to_a_model(config.default_model),
         )
     )
-    for model in on_disk:
+    if on_disk:
         from ..engine.llama import gpu_offload_supported
 
         gpu = config.gpu_layers != 0 and gpu_offload_supported()
+    for model in on_disk:
         checks.append(_fits(model, free_ram, config.context_length or 4096, threads, gpu))
     checks.extend(_server_check(config))
     if db is not None or config.default_db:

@@ -97,13 +97,18 @@ def print_table(state: AppState, table: Any) -> None:
         console.width = previous
 
 
-def print_rows(state: AppState, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Rows as a table on stdout."""
+def rows_table(state: AppState, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Any:
+    """Rows as a rich table in the house style, cells as people should see them."""
     color = stdout_in_colour(state)
     table = new_table(state, *columns)
     for row in rows:
         table.add_row(*(display_value(v, color=color) for v in row))
-    print_table(state, table)
+    return table
+
+
+def print_rows(state: AppState, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Rows as a table on stdout."""
+    print_table(state, rows_table(state, columns, rows))
 
 
 def write_result(state: AppState, fmt: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

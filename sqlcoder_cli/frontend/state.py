@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from ..config import Config, Paths
     from ..db.connect import Database
-    from ..errors import HistoryError
+    from ..errors import AnswerFailed, HistoryError
     from ..history import History
     from ..pipeline import Session, Timings
 
@@ -110,6 +110,17 @@ class AppState:
         if warning:
             self._speed_warned = True
             self.warn(warning)
+
+    def note_failed_answer(self, session: Session, failed: AnswerFailed, *, model: str | None = None) -> None:
+        """What a question whose every attempt failed still tells: its timings with --verbose,
+        and a generation that ran far too slowly."""
+        if failed.timings is None:
+            return
+        if self.verbose:
+            from .messages import timings_line
+
+            self.info(timings_line(failed.timings, model=model, attempts=failed.attempts, failed=True))
+        self.warn_if_slow(session, failed.timings)
 
     def history_log(self, *, no_log: bool = False, enabled: bool | None = None) -> History | None:
         """The history log for writing, or None (``--no-log``, ``log_history = false``).

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import AnswerFailed, Interrupted, SqlcoderError, UsageError
 from ..frontend.live import LiveSQL
-from ..frontend.messages import answer_timings_line, attempt_failed_line, mended_lines, timings_line
+from ..frontend.messages import answer_timings_line, attempt_failed_line, mended_lines
 from ..frontend.state import warn_if_privileged
 from ..frontend.terminate import raise_if_requested
 from ..output.visible import visible
@@ -310,23 +310,15 @@ class Repl:
             self._history = self.state.history_log(enabled=self.log_history)
         return self._history
 
-    def _table(self, columns: Any, rows: Any) -> Any:
-        from ..frontend.render import display_value, new_table
-
-        color = self._color()
-        table = new_table(self.state, *columns)
-        for row in rows:
-            table.add_row(*(display_value(v, color=color) for v in row))
-        return table
-
     def _print_rows(self, columns: Any, rows: Any) -> None:
-        from ..frontend.render import print_table
+        from ..frontend.render import print_rows
 
-        print_table(self.state, self._table(columns, rows))
+        print_rows(self.state, columns, rows)
 
     def _color(self) -> bool:
-        console = self.state.out
-        return bool(console.is_terminal and console.color_system)
+        from ..frontend.render import stdout_in_colour
+
+        return stdout_in_colour(self.state)
 
     def info(self, message: str) -> None:
         self.state.info(message)
@@ -453,10 +445,8 @@ class Repl:
             except SqlcoderError as exc:
                 if stream:
                     stream.stop()
-                if isinstance(exc, AnswerFailed) and exc.timings is not None:
-                    if self.state.verbose:
-                        self.info(timings_line(exc.timings, attempts=exc.attempts, failed=True))
-                    self.state.warn_if_slow(self.session, exc.timings)
+                if isinstance(exc, AnswerFailed):
+                    self.state.note_failed_answer(self.session, exc)
                 if history is not None and not isinstance(exc, Interrupted):
                     history.record_failure(
                         question, exc, db=self.session.database.target.display, model=self._model_name(), source="repl"
@@ -575,10 +565,10 @@ class Repl:
         fmt = self.fmt
         out = state.data
         if fmt == "table":
-            from ..frontend.render import print_table
+            from ..frontend.render import print_table, rows_table
 
             console = state.out
-            table = self._table(result.columns, result.rows)
+            table = rows_table(state, result.columns, result.rows)
             if self._should_page(len(result.rows)):
                 import os
 

@@ -8,7 +8,6 @@ back, the next command works, and the terminal is in its normal mode again (echo
 from __future__ import annotations
 
 import os
-import re
 import signal
 import stat
 import sys
@@ -17,16 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
+from testkit.terminal import plain
 
 pexpect = pytest.importorskip("pexpect")
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 SLOW_COUNT = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<500000000) SELECT count(*) FROM c"
 MANY_ROWS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<1000000) SELECT x FROM c"
 
-
-def _plain(text: str) -> str:
-    return ANSI.sub("", text).replace("\r", "")
 
 
 def _spawn(home: Path, model: Path, log: Path) -> pexpect.spawn:
@@ -54,7 +50,7 @@ def _works_after(child: pexpect.spawn) -> None:
     child.expect("sqlcoder>")
     child.send("SELECT 41 + 1 AS answer\r")
     child.expect(r"1 row")
-    assert "42" in _plain(child.before)
+    assert "42" in plain(child.before)
     child.expect("sqlcoder>")
 
 
@@ -93,7 +89,7 @@ def test_ctrl_c_during_generation_query_and_output_keeps_the_repl_alive(tmp_path
         child.expect(pexpect.EOF)
     finally:
         child.close()
-    transcript = _plain(log.read_text())
+    transcript = plain(log.read_text())
     assert child.exitstatus == 0, transcript[-2000:]
     assert "Traceback" not in transcript and "unexpected" not in transcript
     assert "\n999999\n" not in transcript  # the output really was cut short
@@ -119,7 +115,7 @@ def test_sigterm_at_the_prompt_while_generating_and_querying_exits_cleanly(tmp_p
             _terminal_is_sane(child)
         finally:
             child.close()
-        transcript = _plain(log.read_text())
+        transcript = plain(log.read_text())
         assert child.exitstatus == 143, transcript[-2000:]
         assert "Traceback" not in transcript and "error:" not in transcript, transcript[-2000:]
 

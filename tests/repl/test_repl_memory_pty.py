@@ -18,18 +18,15 @@ from pathlib import Path
 import pytest
 from testkit.cli_proc import run_sqlcoder
 from testkit.fake_openai import FakeOpenAI
+from testkit.terminal import plain
 
 from sqlcoder_cli.data import demo_database_path
 
 pexpect = pytest.importorskip("pexpect")
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 QUESTION = "How many customers are there?"
 SQL = "SELECT COUNT(*) AS n FROM customers"
 
-
-def _plain(text: str) -> str:
-    return ANSI.sub("", text).replace("\r", "")
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -67,9 +64,9 @@ def test_enter_at_run_remembers_nothing_and_remember_stores_it(tmp_path: Path) -
             child.expect("customers")  # the model's SQL, ready to edit
             child.send("\r")  # Enter: run it as written
             child.expect(r"1 row")
-            ran = _plain(child.before)
+            ran = plain(child.before)
             child.expect("sqlcoder>")
-            after = _plain(child.before)
+            after = plain(child.before)
             assert re.search(rf"\b{count}\b", ran), ran
             assert "remembered" not in ran + after
             assert _memory_list(env) == []  # nothing stored by running it
@@ -80,7 +77,7 @@ def test_enter_at_run_remembers_nothing_and_remember_stores_it(tmp_path: Path) -
             child.expect(pexpect.EOF)
         finally:
             child.close()
-    transcript = _plain(log.read_text())
+    transcript = plain(log.read_text())
     assert child.exitstatus == 0, transcript
     assert "Traceback" not in transcript and "error:" not in transcript
     assert transcript.count("remembered") == 1

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from testkit.terminal import plain
 
 from sqlcoder_cli.data import demo_database_path
 
@@ -20,8 +21,6 @@ pexpect = pytest.importorskip("pexpect")
 
 pytestmark = pytest.mark.slow
 
-#: until `repl` is registered in cli/app.py this also works: register it, then run the CLI
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def _count(sql: str) -> int:
@@ -42,9 +41,6 @@ def _spawn(model: Path, env: dict[str, str], log: Path) -> pexpect.spawn:
     child.logfile_read = log.open("a", encoding="utf-8")
     return child
 
-
-def _plain(text: str) -> str:
-    return ANSI.sub("", text).replace("\r", "")
 
 
 def test_repl_in_a_pseudo_terminal(dev_model: Path, tmp_path: Path) -> None:
@@ -71,14 +67,14 @@ def test_repl_in_a_pseudo_terminal(dev_model: Path, tmp_path: Path) -> None:
         child.send(" WHERE country = 'France'\r")
         france = _count("SELECT COUNT(*) FROM customers WHERE country = 'France'")
         child.expect(r"1 row")
-        assert re.search(rf"\b{france}\b", _plain(child.before)), _plain(child.before)
+        assert re.search(rf"\b{france}\b", plain(child.before)), plain(child.before)
         child.expect("sqlcoder>")
         # 3. \edit opens $EDITOR on the last SQL (the script rewrites it), then runs it
         child.send("\\edit\r")
         child.expect("germans")
         child.expect("1 row")
         germany = _count("SELECT COUNT(*) FROM customers WHERE country = 'Germany'")
-        assert re.search(rf"\b{germany}\b", _plain(child.before))
+        assert re.search(rf"\b{germany}\b", plain(child.before))
         child.expect("sqlcoder>")
         # 4. a follow-up of the previous answer
         child.send("only those from Berlin\r")
@@ -100,15 +96,15 @@ def test_repl_in_a_pseudo_terminal(dev_model: Path, tmp_path: Path) -> None:
         child.expect("run>")
         child.send("\r")
         child.expect("1 row")
-        assert re.search(rf"\b{_count('SELECT COUNT(*) FROM orders')}\b", _plain(child.before))
+        assert re.search(rf"\b{_count('SELECT COUNT(*) FROM orders')}\b", plain(child.before))
         child.expect("sqlcoder>")
         # 6. Ctrl-D leaves
         child.send("\x04")
         child.expect(pexpect.EOF)
     finally:
         child.close()
-    assert child.exitstatus == 0, _plain(log.read_text())
-    transcript = _plain(log.read_text())
+    assert child.exitstatus == 0, plain(log.read_text())
+    transcript = plain(log.read_text())
     assert "Traceback" not in transcript
 
     # the input history of the demo database is on disk ...
